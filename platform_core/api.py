@@ -1,0 +1,94 @@
+"""The two APIs: one for the root host, one for organization hosts.
+
+Each app contributes a Ninja Router; this module mounts them and maps every
+exception to the error envelope of API.md.
+"""
+
+import logging
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404, HttpRequest
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from platform_core.errors import AppError, envelope, error_response
+
+log = logging.getLogger("platform_core.api")
+
+
+def _validation_errors(exc: ValidationError) -> list[dict]:
+    errors = []
+    for error in exc.errors:
+        loc = [part for part in error.get("loc", []) if part not in ("__root__",)]
+        errors.append({"loc": loc, "msg": str(error.get("msg", "Invalid value."))})
+    return errors
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(AppError)
+    def app_error(request: HttpRequest, exc: AppError):
+        return error_response(exc)
+
+    @api.exception_handler(ValidationError)
+    def validation_error(request: HttpRequest, exc: ValidationError):
+        return envelope(422, "validation_error", "Invalid input.", errors=_validation_errors(exc))
+
+    @api.exception_handler(AuthenticationError)
+    def authentication_error(request: HttpRequest, exc: AuthenticationError):
+        return envelope(401, "not_authenticated", "Authentication credentials are missing or invalid.")
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError):
+        if exc.status_code == 400 and "parse request body" in str(exc):
+            return envelope(400, "invalid_json", "The request body is not valid JSON.")
+        return envelope(exc.status_code, detail=str(exc))
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404):
+        return envelope(404, "not_found", "Not found.")
+
+    @api.exception_handler(RequestDataTooBig)
+    def too_big(request: HttpRequest, exc: RequestDataTooBig):
+        return envelope(413, "payload_too_large", "Request body is too large.")
+
+    @api.exception_handler(Exception)
+    def server_error(request: HttpRequest, exc: Exception):
+        if isinstance(exc.__cause__, RequestDataTooBig):
+            return envelope(413, "payload_too_large", "Request body is too large.")
+        log.exception("unhandled error")
+        return envelope(500, "server_error", "Internal server error.")
+
+
+def build_api(*, namespace: str, title: str, routers: list[tuple[str, object]]) -> NinjaAPI:
+    api = NinjaAPI(
+        title=title,
+        version="1.0.0",
+        urls_namespace=namespace,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(api)
+    for prefix, router in routers:
+        api.add_router(prefix, router)
+    return api
+
+
+def _public_routers():
+    from provisioning.api import router as platform_router
+    from shared_apps.accounts.api import router as accounts_router
+    from shared_apps.orgs.api import public_router as orgs_router
+
+    return [("", accounts_router), ("", orgs_router), ("/platform", platform_router)]
+
+
+def _tenant_routers():
+    from shared_apps.orgs.api import tenant_router as org_router
+    from tenant_apps.audit.api import router as audit_router
+    from tenant_apps.boards.api import router as boards_router
+    from tenant_apps.invites.api import router as invites_router
+
+    return [("", org_router), ("", invites_router), ("", boards_router), ("", audit_router)]
+
+
+public_api = build_api(namespace="public_api", title="TaskHub platform API", routers=_public_routers())
+tenant_api = build_api(namespace="tenant_api", title="TaskHub organization API", routers=_tenant_routers())

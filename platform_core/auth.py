@@ -1,0 +1,157 @@
+"""Who is calling: JWT bearer -> user -> (on organization hosts) membership and role.
+
+Access tokens are short-lived and carry the session id (`sid`); every request
+checks that the session is not revoked and that the user is still active, so
+logout, refresh-token reuse and deactivation take effect at once. The role is
+re-read per request (from Redis in the steady state), so a removed member
+loses access on the very next request.
+"""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+from ninja_jwt.exceptions import TokenError
+from ninja_jwt.tokens import AccessToken
+
+from platform_core.cache import (
+    MISSING,
+    cache_get_many,
+    cache_set,
+    member_key,
+    session_key,
+    user_key,
+)
+from platform_core.errors import Forbidden, Unauthorized
+
+
+@dataclass(frozen=True)
+class AuthUser:
+    id: str
+    email: str
+    name: str
+    is_staff: bool
+    session_id: str
+
+    is_authenticated = True
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A member acting in the current organization."""
+
+    user_id: UUID
+    email: str
+    name: str
+    org_id: UUID
+    role: str
+
+
+def _load_user(user_id: str) -> dict | None:
+    from shared_apps.accounts.models import User
+
+    row = User.objects.filter(id=user_id, is_active=True).values("id", "email", "name", "is_staff").first()
+    return {**row, "id": str(row["id"])} if row else None
+
+
+def _session_active(session_id: str) -> bool:
+    from shared_apps.accounts.models import AuthSession
+
+    return AuthSession.objects.filter(id=session_id, revoked_at__isnull=True).exists()
+
+
+def _load_role(org_id: str, user_id: str) -> str | None:
+    from shared_apps.orgs.models import Membership
+
+    return (
+        Membership.objects.filter(organization_id=org_id, user_id=user_id)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def user_from_access_token(raw: str, org_id: str | None = None) -> tuple[AuthUser, str | None]:
+    """Validate an access token; return the user and, given an organization, the role (or None)."""
+    try:
+        token = AccessToken(raw)
+        user_id = str(token["user_id"])
+        session_id = str(token["sid"])
+    except (TokenError, KeyError, ValueError):
+        raise Unauthorized("Token is invalid or expired.", code="token_invalid") from None
+
+    keys = [user_key(user_id), session_key(session_id)]
+    if org_id:
+        keys.append(member_key(org_id, user_id))
+    cached = cache_get_many(keys)
+
+    user = cached.get(keys[0])
+    if user is None:
+        user = _load_user(user_id) or MISSING
+        cache_set(keys[0], user)
+    session = cached.get(keys[1])
+    if session is None:
+        session = "active" if _session_active(session_id) else "revoked"
+        cache_set(keys[1], session)
+    if user == MISSING or session != "active":
+        raise Unauthorized("Token is invalid or expired.", code="token_invalid")
+
+    role = None
+    if org_id:
+        role = cached.get(keys[2])
+        if role is None:
+            role = _load_role(org_id, user_id) or MISSING
+            cache_set(keys[2], role)
+        role = None if role == MISSING else role
+    return AuthUser(session_id=session_id, **user), role
+
+
+def _bearer(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+class JWTAuth(HttpBearer):
+    """Any signed-in user (root host, and `POST /invites/accept`)."""
+
+    def __call__(self, request: HttpRequest):
+        token = _bearer(request)
+        if token is None:
+            raise Unauthorized()
+        return self.authenticate(request, token)
+
+    def authenticate(self, request: HttpRequest, token: str):
+        user, _ = user_from_access_token(token)
+        request.user_auth = user
+        return user
+
+
+class OperatorAuth(JWTAuth):
+    def authenticate(self, request: HttpRequest, token: str):
+        user = super().authenticate(request, token)
+        if not user.is_staff:
+            raise Forbidden("Operators only.")
+        return user
+
+
+class MemberAuth(JWTAuth):
+    """A member of the organization the host selected; sets `request.actor`."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        org = request.tenant
+        user, role = user_from_access_token(token, org_id=str(org.id))
+        if role is None:
+            raise Forbidden("You are not a member of this organization.", code="not_a_member")
+        request.user_auth = user
+        request.actor = Actor(
+            user_id=UUID(user.id), email=user.email, name=user.name, org_id=UUID(str(org.id)), role=role
+        )
+        return request.actor
+
+
+jwt_auth = JWTAuth()
+operator_auth = OperatorAuth()
+member_auth = MemberAuth()

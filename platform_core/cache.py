@@ -1,0 +1,108 @@
+"""Tenant-safe caching.
+
+Two layers:
+- cacheops (ORM query cache) for tenant tables: keys are prefixed with the
+  schema (`cacheops_prefix`), so identical SQL in two schemas never shares
+  an entry.
+- The request-path cache (`platform` alias in Redis): host -> organization,
+  (organization, user) -> role, user, session state. Keys name the
+  organization explicitly; writes invalidate them at once (shared_apps.orgs.signals).
+
+Redis being down never fails a request: reads miss and fall back to
+PostgreSQL, writes are skipped, and the degradation is logged at most once
+per interval.
+"""
+
+import logging
+import time
+
+from django.core.cache import caches
+from django.db import connection
+
+log = logging.getLogger("platform_core.cache")
+
+WARN_INTERVAL_SECONDS = 30.0
+_last_warning = 0.0
+
+MISSING = "__missing__"  # negative-cache marker
+
+
+def cacheops_prefix(query) -> str:
+    """CACHEOPS_PREFIX: every cacheops key and invalidation set is per schema."""
+    return f"{connection.schema_name}:"
+
+
+def _platform():
+    return caches["platform"]
+
+
+def _degraded(op: str, exc: Exception) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= WARN_INTERVAL_SECONDS:
+        _last_warning = now
+        log.warning("redis unavailable (%s: %s); serving from PostgreSQL", op, exc.__class__.__name__)
+
+
+def cache_get_many(keys: list[str]) -> dict:
+    try:
+        return _platform().get_many(keys)
+    except Exception as exc:  # redis down or timing out
+        _degraded("get", exc)
+        return {}
+
+
+def cache_set(key: str, value, timeout: int = 300) -> None:
+    try:
+        _platform().set(key, value, timeout)
+    except Exception as exc:
+        _degraded("set", exc)
+
+
+def cache_delete_many(keys: list[str]) -> None:
+    if not keys:
+        return
+    try:
+        _platform().delete_many(keys)
+    except Exception as exc:
+        _degraded("delete", exc)
+
+
+def cache_incr_window(key: str, window: int) -> int | None:
+    """Count an event in a fixed window; None when Redis is unavailable."""
+    try:
+        client = _platform()._cache.get_client(key, write=True)
+        full_key = _platform().make_and_validate_key(key)
+        pipe = client.pipeline()
+        pipe.incr(full_key)
+        pipe.expire(full_key, window, nx=True)
+        count, _ = pipe.execute()
+        return count
+    except Exception as exc:
+        _degraded("incr", exc)
+        return None
+
+
+def cache_ttl(key: str) -> int:
+    try:
+        client = _platform()._cache.get_client(key)
+        return max(1, int(client.ttl(_platform().make_and_validate_key(key))))
+    except Exception:
+        return 1
+
+
+# Key builders: one place, so readers and invalidators agree.
+def host_key(hostname: str) -> str:
+    return f"host:{hostname}"
+
+
+def member_key(org_id, user_id) -> str:
+    return f"member:{org_id}:{user_id}"
+
+
+def user_key(user_id) -> str:
+    return f"user:{user_id}"
+
+
+def session_key(session_id) -> str:
+    return f"sid:{session_id}"

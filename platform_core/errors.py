@@ -1,0 +1,108 @@
+"""Application errors: business code raises these, one handler maps them to the envelope.
+
+Envelope (API.md): {"code": "<machine_code>", "detail": "<human message>"}.
+"""
+
+from django.http import JsonResponse
+
+
+class AppError(Exception):
+    status = 400
+    code = "bad_request"
+    detail = "Bad request."
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None, **extra):
+        self.detail = detail or self.detail
+        if code:
+            self.code = code
+        self.extra = extra
+        super().__init__(self.detail)
+
+    def body(self) -> dict:
+        return {"code": self.code, "detail": self.detail, **self.extra}
+
+
+class BadRequest(AppError):
+    status, code, detail = 400, "bad_request", "Bad request."
+
+
+class Unauthorized(AppError):
+    status, code, detail = 401, "not_authenticated", "Authentication credentials are missing or invalid."
+
+
+class Forbidden(AppError):
+    status, code, detail = 403, "forbidden", "You do not have permission to do this."
+
+
+class NotFound(AppError):
+    status, code, detail = 404, "not_found", "Not found."
+
+
+class Conflict(AppError):
+    status, code, detail = 409, "conflict", "Conflict."
+
+
+class Gone(AppError):
+    status, code, detail = 410, "gone", "This is no longer available."
+
+
+class PayloadTooLarge(AppError):
+    status, code, detail = 413, "payload_too_large", "Request body is too large."
+
+
+class InvalidInput(AppError):
+    """A 422 raised by business rules (same envelope as schema validation)."""
+
+    status, code, detail = 422, "validation_error", "Invalid input."
+
+    def __init__(self, detail: str, *, loc: list | None = None):
+        super().__init__(detail)
+        self.extra = {"errors": [{"loc": loc or [], "msg": detail}]}
+
+
+class RateLimited(AppError):
+    status, code, detail = 429, "rate_limited", "Too many requests."
+
+    def __init__(self, retry_after: int, detail: str | None = None):
+        super().__init__(detail)
+        self.retry_after = max(1, int(retry_after))
+
+
+class ServiceUnavailable(AppError):
+    status, code, detail = 503, "unavailable", "Service temporarily unavailable."
+
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    410: "gone",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    500: "server_error",
+    503: "unavailable",
+}
+
+
+def envelope(status: int, code: str | None = None, detail: str | None = None, **extra) -> JsonResponse:
+    from http import HTTPStatus
+
+    body = {
+        "code": code or STATUS_CODES.get(status, "error"),
+        "detail": detail or HTTPStatus(status).phrase,
+        **extra,
+    }
+    return JsonResponse(body, status=status)
+
+
+def error_response(exc: AppError) -> JsonResponse:
+    response = JsonResponse(exc.body(), status=exc.status)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response

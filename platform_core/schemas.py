@@ -1,0 +1,46 @@
+"""Base classes for input schemas: text never carries NUL bytes (PostgreSQL rejects them)."""
+
+from typing import Any
+
+from ninja import Schema
+from pydantic import model_validator
+
+
+def _has_nul(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > 20:
+        return False
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
+
+
+class InputSchema(Schema):
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("Text must not contain NUL characters.")
+        return data
+
+
+class ErrorOut(Schema):
+    code: str
+    detail: str
+
+
+class ValidationErrorItem(Schema):
+    loc: list[str | int]
+    msg: str
+
+
+class ValidationErrorOut(ErrorOut):
+    errors: list[ValidationErrorItem]
+
+
+# Error responses every operation may answer (documented in the OpenAPI schema).
+ERRORS_AUTH = {401: ErrorOut, 403: ErrorOut, 413: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut}
+ERRORS_OBJECT = {**ERRORS_AUTH, 404: ErrorOut}

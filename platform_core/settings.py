@@ -1,0 +1,320 @@
+"""Settings from the environment, with safe local defaults.
+
+Production: set DJANGO_ENV=production (or DEBUG=0), SECRET_KEY, BASE_DOMAIN,
+DATABASE_URL and REDIS_URL; `manage.py check --deploy` then passes.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+PRODUCTION = env("DJANGO_ENV", "development") == "production"
+DEBUG = env_bool("DEBUG", not PRODUCTION)
+TESTING = env_bool("TESTING", False)
+
+SECRET_KEY = env("SECRET_KEY", "")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise RuntimeError("SECRET_KEY must be set when DJANGO_ENV=production")
+    SECRET_KEY = "dev-insecure-3b2f8d0e6a4c41f1b9d7e5c3a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6"
+
+# The root host; every organization lives at {slug}.{BASE_DOMAIN}.
+BASE_DOMAIN = env("BASE_DOMAIN", "localhost").lower().rstrip(".")
+# Host validation is done by the tenant middleware against the domain
+# registry (only the root host and registered domains are served); Django's
+# own check still rejects syntactically invalid Host headers.
+ALLOWED_HOSTS = ["*"]
+USE_X_FORWARDED_HOST = False
+
+# --- Applications -----------------------------------------------------------
+
+SHARED_APPS = [
+    "django_tenants",
+    "shared_apps.orgs",  # tenant and domain models: must come before auth users
+    "shared_apps.accounts",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "ninja",  # bundles Swagger UI assets: the docs work offline
+    "ninja_jwt.token_blacklist",
+    "django_rq",
+    "cacheops",
+    "platform_core",
+    "provisioning",
+]
+TENANT_APPS = [
+    "tenant_apps.audit",
+    "tenant_apps.boards",
+    "tenant_apps.invites",
+]
+INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
+
+TENANT_MODEL = "orgs.Organization"
+TENANT_DOMAIN_MODEL = "orgs.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+ROOT_URLCONF = "platform_core.urls_tenant"
+PUBLIC_SCHEMA_URLCONF = "platform_core.urls_public"
+AUTH_USER_MODEL = "accounts.User"
+
+MIDDLEWARE = [
+    "platform_core.middleware.RequestContextMiddleware",
+    "platform_core.middleware.BodySizeLimitMiddleware",
+    "platform_core.middleware.TenantMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "platform_core.middleware.ErrorEnvelopeMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+ASGI_APPLICATION = "platform_core.asgi.application"
+WSGI_APPLICATION = "platform_core.wsgi.application"
+
+# --- Database ---------------------------------------------------------------
+
+
+def _database(url: str) -> dict:
+    parsed = urlparse(url)
+    if parsed.scheme not in {"postgres", "postgresql"}:
+        raise RuntimeError("DATABASE_URL must be a postgres:// URL")
+    db = {
+        "ENGINE": "django_tenants.postgresql_backend",
+        "NAME": unquote(parsed.path.lstrip("/")),
+        "USER": unquote(parsed.username or ""),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": parsed.hostname or "127.0.0.1",
+        "PORT": str(parsed.port or 5432),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"connect_timeout": 5},
+        "TEST": {"NAME": "test_" + unquote(parsed.path.lstrip("/"))},
+    }
+    if env_bool("DB_POOL", not TESTING):
+        # Under ASGI every request runs in a new thread: without a pool each
+        # request opens a connection. max_lifetime bounds a backend's catalog
+        # cache across thousands of tenant schemas (docs/OPERATIONS.md).
+        db["OPTIONS"]["pool"] = {
+            "min_size": env_int("DB_POOL_MIN", 2),
+            "max_size": env_int("DB_POOL_MAX", 20),
+            "max_lifetime": env_int("DB_POOL_MAX_LIFETIME", 600),
+            "timeout": 10,
+        }
+    else:
+        db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)
+    return db
+
+
+DATABASES = {
+    "default": _database(env("DATABASE_URL", "postgres://taskhub:taskhub@127.0.0.1:54329/taskhub"))
+}
+DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache, queues, cacheops, live events --------------------------------
+
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:63790/0")
+REDIS_SOCKET_TIMEOUT = float(env("REDIS_SOCKET_TIMEOUT", "0.5"))
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_FUNCTION": "django_tenants.cache.make_key",
+        "KEY_PREFIX": "th",
+        "TIMEOUT": 300,
+        "OPTIONS": {
+            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        },
+    },
+    # Global keys (hosts, memberships, users) that name their organization
+    # explicitly: no schema in the key, fixed prefix.
+    "platform": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "thp",
+        "TIMEOUT": 300,
+        "OPTIONS": {
+            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+        },
+    },
+}
+
+RQ_QUEUES = {
+    name: {
+        "URL": REDIS_URL,
+        "DEFAULT_TIMEOUT": 300,
+        "CONNECTION_KWARGS": {
+            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_timeout": 5,
+        },
+    }
+    for name in ("default", "emails")
+}
+RQ = {"JOB_CLASS": "platform_core.jobs.TenantJob", "QUEUE_CLASS": "platform_core.jobs.TenantQueue"}
+
+CACHEOPS_REDIS = REDIS_URL
+CACHEOPS_PREFIX = "platform_core.cache.cacheops_prefix"
+CACHEOPS_DEGRADE_ON_FAILURE = True
+CACHEOPS_DEFAULTS = {"timeout": 60 * 15}
+CACHEOPS = {
+    # Tenant tables only; public tables (users, organizations, memberships)
+    # are cached explicitly in platform_core.cache with precise invalidation.
+    "boards.board": {"ops": "all"},
+    "boards.tasklist": {"ops": "all"},
+    "boards.task": {"ops": "all"},
+    "boards.comment": {"ops": "all"},
+}
+CACHEOPS_ENABLED = env_bool("CACHEOPS_ENABLED", True)
+
+# --- Auth -----------------------------------------------------------------------
+
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if TESTING:
+    # Hashing dominates sign-up/login cost; tests still use a real hasher.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+NINJA_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("ACCESS_TOKEN_SECONDS", 300)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("REFRESH_TOKEN_DAYS", 14)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env("JWT_SIGNING_KEY", SECRET_KEY),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+}
+
+# Login throttling: attempts per window, per email and per client IP.
+LOGIN_RATE_PER_EMAIL = env_int("LOGIN_RATE_PER_EMAIL", 10)
+LOGIN_RATE_PER_IP = env_int("LOGIN_RATE_PER_IP", 50)
+LOGIN_RATE_WINDOW = env_int("LOGIN_RATE_WINDOW", 300)
+
+# --- HTTP -------------------------------------------------------------------------
+
+MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+NINJA_PAGINATION_PER_PAGE = 50
+NINJA_PAGINATION_MAX_LIMIT = 200
+PAGE_DEFAULT_LIMIT = 50
+PAGE_MAX_LIMIT = 200
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+# --- Email (Django's own names) ---------------------------------------------------
+
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if env("EMAIL_HOST")
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", str(BASE_DIR / ".data" / "mail"))
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "TaskHub <no-reply@" + BASE_DOMAIN + ">")
+
+# Links in emails: scheme and port of the public URL (the host comes from the
+# organization's stored domain, never from a request).
+PUBLIC_URL_SCHEME = env("PUBLIC_URL_SCHEME", "https" if PRODUCTION else "http")
+PUBLIC_URL_PORT = env("PUBLIC_URL_PORT", "" if PRODUCTION else env("PORT", "8000"))
+
+INVITE_TTL_DAYS = env_int("INVITE_TTL_DAYS", 7)
+ORG_DELETE_RETENTION_DAYS = env_int("ORG_DELETE_RETENTION_DAYS", 30)
+SPARE_SCHEMA_POOL_SIZE = env_int("SPARE_SCHEMA_POOL_SIZE", 5)
+
+# --- Static files, i18n -------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / ".data" / "static"
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+# --- Logging: one JSON line per record, with request id and tenant schema -------------
+
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "platform_core.logging.RequestContextFilter"}},
+    "formatters": {"json": {"()": "platform_core.logging.JsonFormatter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": "json"}
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}
+
+# Issue `SET search_path` once per connection and schema change, not per cursor
+# (close() and rollback() reset it, so pooled connections stay correct).
+TENANT_LIMIT_SET_CALLS = True

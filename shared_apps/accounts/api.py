@@ -1,0 +1,41 @@
+"""Root host: sign-up, tokens, logout, the caller's profile."""
+
+from django.http import HttpRequest
+from ninja import Router
+
+from platform_core.auth import jwt_auth
+from platform_core.schemas import ERRORS_AUTH, ErrorOut, ValidationErrorOut
+from shared_apps.accounts import services
+from shared_apps.accounts.schemas import MeOut, RefreshIn, SignupIn, TokenIn, TokenPairOut, UserOut
+from shared_apps.orgs.selectors import user_memberships
+
+router = Router(tags=["auth"])
+
+
+@router.post("/auth/signup", response={201: UserOut, 409: ErrorOut, 422: ValidationErrorOut})
+def signup(request: HttpRequest, payload: SignupIn):
+    return 201, services.user_signup(email=payload.email, password=payload.password, name=payload.name)
+
+
+@router.post("/auth/token", response={200: TokenPairOut, 401: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut})
+def token(request: HttpRequest, payload: TokenIn):
+    return services.token_obtain(
+        email=payload.email, password=payload.password, client_ip=request.META.get("REMOTE_ADDR")
+    )
+
+
+@router.post("/auth/token/refresh", response={200: TokenPairOut, 401: ErrorOut, 422: ValidationErrorOut})
+def token_refresh(request: HttpRequest, payload: RefreshIn):
+    return services.token_refresh(raw=payload.refresh)
+
+
+@router.post("/auth/logout", auth=jwt_auth, response={204: None, **ERRORS_AUTH})
+def logout(request: HttpRequest, payload: RefreshIn):
+    services.logout(user_id=request.auth.id, raw_refresh=payload.refresh)
+    return 204, None
+
+
+@router.get("/me", auth=jwt_auth, response={200: MeOut, **ERRORS_AUTH})
+def me(request: HttpRequest):
+    user = request.auth
+    return {"id": user.id, "email": user.email, "name": user.name, "memberships": user_memberships(user_id=user.id)}

@@ -1,0 +1,87 @@
+"""Organizations: creating and listing them (root host); the organization and
+its members (organization hosts)."""
+
+from uuid import UUID
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from platform_core.auth import jwt_auth, member_auth
+from platform_core.errors import NotFound
+from platform_core.pagination import Page, PageQuery
+from platform_core.permissions import Action, authorize
+from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
+from provisioning.services import org_provision
+from shared_apps.accounts.models import User
+from shared_apps.accounts.schemas import MembershipOut
+from shared_apps.orgs import services
+from shared_apps.orgs.schemas import MemberOut, MemberUpdateIn, OrgCreateIn, OrgOut, OrgUpdateIn
+from shared_apps.orgs.selectors import member_get, org_members_page, user_memberships
+
+public_router = Router(tags=["organizations"], auth=jwt_auth)
+tenant_router = Router(tags=["organization"], auth=member_auth)
+
+
+# --- root host ------------------------------------------------------------------
+
+
+@public_router.post("/orgs", response={201: OrgOut, 409: ErrorOut, **ERRORS_AUTH})
+def org_create(request: HttpRequest, payload: OrgCreateIn):
+    owner = User.objects.get(id=request.auth.id)
+    org = org_provision(owner=owner, name=payload.name.strip(), slug=payload.slug)
+    return 201, {"id": org.id, "slug": org.slug, "name": org.name, "domain": org.primary_domain, "role": "owner"}
+
+
+@public_router.get("/orgs", response={200: list[MembershipOut], **ERRORS_AUTH})
+def org_list(request: HttpRequest):
+    return user_memberships(user_id=request.auth.id)
+
+
+# --- organization host ------------------------------------------------------------
+
+
+def _org_out(request: HttpRequest, name: str | None = None) -> dict:
+    org = request.tenant
+    return {
+        "id": org.id, "slug": org.slug, "name": name or org.name, "domain": org.primary_domain,
+        "role": request.actor.role,
+    }
+
+
+@tenant_router.get("/org", response={200: OrgOut, **ERRORS_AUTH})
+def org_detail(request: HttpRequest):
+    authorize(request.actor, Action.ORG_READ)
+    return _org_out(request)
+
+
+@tenant_router.patch("/org", response={200: OrgOut, **ERRORS_AUTH})
+def org_rename(request: HttpRequest, payload: OrgUpdateIn):
+    authorize(request.actor, Action.ORG_UPDATE)
+    org = services.org_update(actor=request.actor, org_id=request.tenant.id, name=payload.name.strip())
+    return _org_out(request, name=org.name)
+
+
+@tenant_router.get("/members", response={200: Page[MemberOut], **ERRORS_AUTH})
+def member_list(request: HttpRequest, page: Query[PageQuery]):
+    authorize(request.actor, Action.MEMBER_READ)
+    return org_members_page(org_id=request.tenant.id, limit=page.limit, cursor=page.cursor)
+
+
+def access_member(request: HttpRequest, user_id: UUID):
+    membership = member_get(org_id=request.tenant.id, user_id=user_id)
+    if membership is None:
+        raise NotFound("No such member.")
+    return membership
+
+
+@tenant_router.patch("/members/{user_id}", response={200: MemberOut, 409: ErrorOut, **ERRORS_OBJECT})
+def member_update(request: HttpRequest, user_id: UUID, payload: MemberUpdateIn):
+    membership = access_member(request, user_id)
+    return services.member_change_role(actor=request.actor, membership=membership, role=payload.role)
+
+
+@tenant_router.delete("/members/{user_id}", response={204: None, 409: ErrorOut, **ERRORS_OBJECT})
+def member_delete(request: HttpRequest, user_id: UUID):
+    membership = access_member(request, user_id)
+    services.member_remove(actor=request.actor, membership=membership)
+    return 204, None

@@ -1,0 +1,34 @@
+from datetime import datetime
+from uuid import UUID
+
+from ninja import Field, Schema
+
+from platform_core.schemas import InputSchema
+from shared_apps.accounts.schemas import UserOut
+
+
+class OrgCreateIn(InputSchema):
+    name: str = Field(..., min_length=1, max_length=100)
+    slug: str = Field(..., min_length=1, max_length=64)
+
+
+class OrgUpdateIn(InputSchema):
+    name: str = Field(..., min_length=1, max_length=100)
+
+
+class OrgOut(Schema):
+    id: UUID
+    slug: str
+    name: str
+    domain: str
+    role: str
+
+
+class MemberOut(Schema):
+    user: UserOut
+    role: str
+    joined_at: datetime
+
+
+class MemberUpdateIn(InputSchema):
+    role: str = Field(..., pattern="^(owner|admin|member)$")

@@ -1,0 +1,64 @@
+"""Test fixtures: real PostgreSQL and Redis; two organizations created once per session.
+
+`world` holds organization A ("acme") and B ("globex"), each with an owner,
+an admin and a member, plus an outsider who belongs to neither. Public rows
+(users, sessions, organizations, domains, memberships) are restored after
+every transactional test, whose flush truncates the public schema.
+"""
+
+import os
+
+# Before Django loads settings: test mode, a per-worker Redis database.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_redis_db = 1 + int(_worker.removeprefix("gw") or 0)
+os.environ["TESTING"] = "1"
+os.environ.setdefault("DB_POOL", "0")
+_base_redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:63790/0").rsplit("/", 1)[0]
+os.environ["REDIS_URL"] = f"{_base_redis}/{_redis_db}"
+
+import pytest  # noqa: E402
+
+from tests.support import World, build_world, restore_public_rows  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):  # noqa: F811 - extends pytest-django's
+    with django_db_blocker.unblock():
+        world = build_world()
+    pytest.world_snapshot = world
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redis():
+    """Each test starts with an empty cache, queues and rate-limit counters."""
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    yield
+
+
+@pytest.fixture
+def world(django_db_setup, django_db_blocker, request) -> World:
+    world: World = pytest.world_snapshot
+    yield world
+    if "transactional_db" in request.fixturenames or _is_transactional(request):
+        with django_db_blocker.unblock():
+            restore_public_rows(world)
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+
+
+@pytest.fixture
+def api(world):
+    """`api(host_or_org, user=None)` -> an HTTP client for that host, signed in as `user`."""
+    from tests.support import ApiClient
+
+    def make(host, user=None) -> ApiClient:
+        return ApiClient(world.host(host), token=world.token(user) if user else None)
+
+    return make
