@@ -3,7 +3,7 @@
 from typing import Any
 
 from ninja import Schema
-from pydantic import model_validator
+from pydantic import field_validator
 
 
 def _has_nul(value: Any, depth: int = 0) -> bool:
@@ -19,12 +19,12 @@ def _has_nul(value: Any, depth: int = 0) -> bool:
 
 
 class InputSchema(Schema):
-    @model_validator(mode="before")
+    @field_validator("*", mode="after")
     @classmethod
-    def _reject_nul(cls, data: Any) -> Any:
-        if _has_nul(data):
+    def _reject_nul(cls, value: Any) -> Any:
+        if _has_nul(value):
             raise ValueError("Text must not contain NUL characters.")
-        return data
+        return value
 
 
 class ErrorOut(Schema):

@@ -81,6 +81,8 @@ AUTH_USER_MODEL = "accounts.User"
 
 MIDDLEWARE = [
     "platform_core.middleware.RequestContextMiddleware",
+    # Static assets (the offline API docs) on any host, before tenant selection.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "platform_core.middleware.BodySizeLimitMiddleware",
     "platform_core.middleware.TenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -291,7 +293,11 @@ SPARE_SCHEMA_POOL_SIZE = env_int("SPARE_SCHEMA_POOL_SIZE", 5)
 # --- Static files, i18n -------------------------------------------------------------
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / ".data" / "static"
+STATIC_ROOT = env("STATIC_ROOT") or None  # optional: assets are served from the apps
+# Serve the apps' static files (Swagger UI bundled with ninja) without a
+# collectstatic step, under any ASGI server.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False

@@ -80,7 +80,12 @@ class World:
         return target
 
     def token(self, user) -> str:
-        return access_token_for(user, self.sessions[user.id].id)
+        session = self.sessions.get(user.id)
+        if session is None:  # a user made inside the test: a session of its own
+            from shared_apps.accounts.models import AuthSession
+
+            session = AuthSession.objects.create(user=user)
+        return access_token_for(user, session.id)
 
 
 def access_token_for(user, session_id) -> str:

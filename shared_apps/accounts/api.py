@@ -1,7 +1,7 @@
 """Root host: sign-up, tokens, logout, the caller's profile."""
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from platform_core.auth import jwt_auth
 from platform_core.schemas import ERRORS_AUTH, ErrorOut, ValidationErrorOut
@@ -14,7 +14,7 @@ router = Router(tags=["auth"])
 
 @router.post("/auth/signup", response={201: UserOut, 409: ErrorOut, 422: ValidationErrorOut})
 def signup(request: HttpRequest, payload: SignupIn):
-    return 201, services.user_signup(email=payload.email, password=payload.password, name=payload.name)
+    return Status(201, services.user_signup(email=payload.email, password=payload.password, name=payload.name))
 
 
 @router.post("/auth/token", response={200: TokenPairOut, 401: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut})
@@ -32,7 +32,7 @@ def token_refresh(request: HttpRequest, payload: RefreshIn):
 @router.post("/auth/logout", auth=jwt_auth, response={204: None, **ERRORS_AUTH})
 def logout(request: HttpRequest, payload: RefreshIn):
     services.logout(user_id=request.auth.id, raw_refresh=payload.refresh)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/me", auth=jwt_auth, response={200: MeOut, **ERRORS_AUTH})

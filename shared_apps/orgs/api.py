@@ -4,7 +4,7 @@ its members (organization hosts)."""
 from uuid import UUID
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from platform_core.auth import jwt_auth, member_auth
 from platform_core.errors import NotFound
@@ -29,7 +29,7 @@ tenant_router = Router(tags=["organization"], auth=member_auth)
 def org_create(request: HttpRequest, payload: OrgCreateIn):
     owner = User.objects.get(id=request.auth.id)
     org = org_provision(owner=owner, name=payload.name.strip(), slug=payload.slug)
-    return 201, {"id": org.id, "slug": org.slug, "name": org.name, "domain": org.primary_domain, "role": "owner"}
+    return Status(201, {"id": org.id, "slug": org.slug, "name": org.name, "domain": org.primary_domain, "role": "owner"})
 
 
 @public_router.get("/orgs", response={200: list[MembershipOut], **ERRORS_AUTH})
@@ -84,4 +84,4 @@ def member_update(request: HttpRequest, user_id: UUID, payload: MemberUpdateIn):
 def member_delete(request: HttpRequest, user_id: UUID):
     membership = access_member(request, user_id)
     services.member_remove(actor=request.actor, membership=membership)
-    return 204, None
+    return Status(204, None)

@@ -1,0 +1,346 @@
+# Shared helpers for the ops/ scripts. Source it; don't run it.
+#
+# Project-local servers only: PostgreSQL on $PG_PORT and Redis on $REDIS_PORT,
+# both on 127.0.0.1 with their data under $DATA_DIR. Any PostgreSQL/Redis
+# already running on the standard ports is neither used nor touched.
+# Works with bash 3.2 (macOS) and newer.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+
+# --- Settings (override from the environment) ---------------------------------
+PG_PORT="${PG_PORT:-54329}"
+REDIS_PORT="${REDIS_PORT:-63790}"
+PORT="${PORT:-8000}"
+BASE_DOMAIN="${BASE_DOMAIN:-localhost}"
+DATA_DIR="${DATA_DIR:-$ROOT/.data}"
+VENV="${VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"   # interpreter used to create the venv
+
+PG_USER=taskhub
+PG_PASSWORD=taskhub
+PG_DB=taskhub
+
+log() { printf '[ops] %s\n' "$*" >&2; }
+die() { printf '[ops] ERROR: %s\n' "$*" >&2; exit 1; }
+
+is_root() { [ "$(id -u)" = 0 ]; }
+is_macos() { [ "$(uname -s)" = Darwin ]; }
+
+# DATA_DIR as an absolute, existing path.
+_resolve_data_dir() {
+    mkdir -p "$DATA_DIR"
+    DATA_DIR="$(cd "$DATA_DIR" && pwd -P)"
+}
+
+# --- System packages ------------------------------------------------------------
+
+# Newest PostgreSQL bin directory that holds initdb, or empty.
+find_pg_bindir() {
+    local d cands=()
+    [ -n "${PG_BINDIR:-}" ] && cands+=("$PG_BINDIR")
+    command -v pg_config >/dev/null 2>&1 && cands+=("$(pg_config --bindir 2>/dev/null || true)")
+    # /usr/lib/postgresql/<version>/bin, newest first (Debian/Ubuntu).
+    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5 -rn); do
+        cands+=("$d")
+    done
+    if command -v brew >/dev/null 2>&1; then
+        for d in postgresql@17 postgresql@16 postgresql@15 postgresql; do
+            cands+=("$(brew --prefix "$d" 2>/dev/null || true)/bin")
+        done
+    fi
+    command -v initdb >/dev/null 2>&1 && cands+=("$(dirname "$(command -v initdb)")")
+    for d in ${cands[@]+"${cands[@]}"}; do
+        if [ -n "$d" ] && [ -x "$d/initdb" ] && [ -x "$d/pg_ctl" ] && [ -x "$d/psql" ]; then
+            echo "$d"
+            return 0
+        fi
+    done
+    return 0
+}
+
+_python_has_venv() {
+    command -v "$PYTHON" >/dev/null 2>&1 && "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1
+}
+
+# Install PostgreSQL, Redis and python3-venv if missing (apt-get or Homebrew).
+ensure_system_packages() {
+    local missing=()
+    [ -n "$(find_pg_bindir)" ] || missing+=(postgres)
+    command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis)
+    # The venv module is only needed when the venv does not exist yet.
+    if [ ! -x "$VENV/bin/python" ] && ! _python_has_venv; then missing+=(python); fi
+    [ ${#missing[@]} -eq 0 ] && return 0
+
+    log "missing system packages for: ${missing[*]}"
+    if is_macos; then
+        command -v brew >/dev/null 2>&1 || die "install Homebrew first (https://brew.sh)"
+        local pkgs=() m
+        for m in "${missing[@]}"; do
+            case "$m" in
+                postgres) pkgs+=(postgresql@16) ;;
+                redis) pkgs+=(redis) ;;
+                python) pkgs+=(python@3.11) ;;
+            esac
+        done
+        brew install "${pkgs[@]}"
+    elif command -v apt-get >/dev/null 2>&1; then
+        local pkgs=() m sudo=""
+        for m in "${missing[@]}"; do
+            case "$m" in
+                postgres) pkgs+=(postgresql postgresql-client) ;;
+                redis) pkgs+=(redis-server redis-tools) ;;
+                python) pkgs+=(python3 python3-venv) ;;
+            esac
+        done
+        if ! is_root; then
+            command -v sudo >/dev/null 2>&1 || die "need root to install: ${pkgs[*]}"
+            sudo="sudo"
+        fi
+        log "apt-get install ${pkgs[*]}"
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+    else
+        die "please install: ${missing[*]} (PostgreSQL server, redis-server, Python 3.11 with venv)"
+    fi
+
+    [ -n "$(find_pg_bindir)" ] || die "PostgreSQL binaries still not found (set PG_BINDIR)"
+    command -v redis-server >/dev/null 2>&1 || die "redis-server still not found"
+}
+
+# --- Python virtualenv --------------------------------------------------------------
+
+# Bump when the install command below changes, to force a reinstall.
+_INSTALL_RECIPE="pip -e v1"
+
+_deps_hash() {
+    {
+        echo "$_INSTALL_RECIPE"
+        cat "$ROOT/pyproject.toml"
+        echo "--- constraints"
+        cat "$ROOT/constraints.txt" 2>/dev/null || echo "(none)"
+        "$VENV/bin/python" -V 2>&1
+    } | cksum | cut -d' ' -f1
+}
+
+# Create .venv and `pip install -e '.[dev]'` when pyproject.toml or
+# constraints.txt changed since the last successful install.
+ensure_venv() {
+    [ -f "$ROOT/pyproject.toml" ] || die "no pyproject.toml in $ROOT"
+    if ! "$VENV/bin/python" -c 'import sys' >/dev/null 2>&1; then
+        log "creating virtualenv $VENV"
+        rm -rf "$VENV"
+        "$PYTHON" -m venv "$VENV"
+    fi
+    local stamp="$VENV/.taskhub-install-stamp" want
+    want="$(_deps_hash)"
+    if [ "$(cat "$stamp" 2>/dev/null || true)" = "$want" ]; then
+        return 0
+    fi
+    local cons=()
+    [ -f "$ROOT/constraints.txt" ] && cons=(-c "$ROOT/constraints.txt")
+    log "installing Python dependencies into $VENV"
+    (cd "$ROOT" && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+        ${cons[@]+"${cons[@]}"} -e '.[dev]')
+    echo "$want" >"$stamp"
+}
+
+# --- PostgreSQL ----------------------------------------------------------------------
+
+# Run a command as the user that owns the cluster (postgres when we are root).
+pg_as() {
+    if is_root; then
+        is_macos && die "don't run as root on macOS"
+        (cd / && runuser -u postgres -- "$@")
+    else
+        "$@"
+    fi
+}
+
+# Fallback folder for the cluster when DATA_DIR is unreachable by `postgres`.
+pg_fallback_dir() {
+    local h
+    h="$(printf '%s' "$DATA_DIR" | cksum | cut -d' ' -f1)"
+    echo "/var/tmp/taskhub-$h"
+}
+
+# Where the cluster lives: $DATA_DIR/postgres, or the fallback when we are
+# root and a parent of DATA_DIR (e.g. /root, mode 700) locks out `postgres`.
+pg_data_dir() {
+    if ! is_root || runuser -u postgres -- test -x "$DATA_DIR" 2>/dev/null; then
+        echo "$DATA_DIR/postgres"
+    else
+        echo "$(pg_fallback_dir)/postgres"
+    fi
+}
+
+_pg_psql() {
+    PGPASSWORD="$PG_PASSWORD" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
+        -h 127.0.0.1 -p "$PG_PORT" -U "$PG_USER" "$@"
+}
+
+# initdb once: superuser `taskhub` with a SCRAM password, TCP only.
+_pg_init() {
+    local pgdata="$1" parent
+    parent="$(dirname "$pgdata")"
+    if [ -d "$pgdata" ] && [ -n "$(ls -A "$pgdata" 2>/dev/null)" ]; then
+        log "removing an unfinished cluster in $pgdata"
+        rm -rf "$pgdata"
+    fi
+    mkdir -p "$parent"
+    is_root && chmod 755 "$parent"
+    mkdir -p "$pgdata"
+    chmod 700 "$pgdata"
+    is_root && chown postgres: "$pgdata"
+    local pwfile="$parent/.pgpass-init"
+    printf '%s\n' "$PG_PASSWORD" >"$pwfile"
+    chmod 600 "$pwfile"
+    is_root && chown postgres: "$pwfile"
+    log "initdb $pgdata"
+    if ! pg_as "$PG_BIN/initdb" -D "$pgdata" -U "$PG_USER" --pwfile="$pwfile" \
+        --auth=scram-sha-256 --encoding=UTF8 --locale=C >"$parent/initdb.log" 2>&1; then
+        rm -f "$pwfile"
+        cat "$parent/initdb.log" >&2
+        die "initdb failed"
+    fi
+    rm -f "$pwfile"
+    # Our settings live in taskhub.conf, rewritten at every start.
+    echo "include_if_exists = 'taskhub.conf'" >>"$pgdata/postgresql.conf"
+    touch "$pgdata/.taskhub-initialized"
+}
+
+_pg_write_conf() {
+    local pgdata="$1"
+    cat >"$pgdata/taskhub.conf" <<EOF
+# Written by ops/lib.sh at every start; edits are lost.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = ''
+max_connections = 200
+max_locks_per_transaction = 256
+EOF
+    is_root && chown postgres: "$pgdata/taskhub.conf"
+    return 0
+}
+
+# Start the project's PostgreSQL (or reuse one already answering on PG_PORT)
+# and make sure the `taskhub` database exists.
+start_postgres() {
+    _resolve_data_dir
+    PG_BIN="$(find_pg_bindir)"
+    [ -n "$PG_BIN" ] || die "PostgreSQL binaries not found (run ensure_system_packages or set PG_BINDIR)"
+    local pgdata
+    pgdata="$(pg_data_dir)"
+
+    if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
+        log "PostgreSQL already answers on 127.0.0.1:$PG_PORT: reusing it"
+    else
+        [ -f "$pgdata/.taskhub-initialized" ] || _pg_init "$pgdata"
+        if pg_as "$PG_BIN/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+            die "the cluster in $pgdata runs on another port ($(sed -n 4p "$pgdata/postmaster.pid")); run ops/stop first or set PG_PORT"
+        fi
+        _pg_write_conf "$pgdata"
+        log "starting PostgreSQL on 127.0.0.1:$PG_PORT (data: $pgdata)"
+        if ! pg_as "$PG_BIN/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 -s start; then
+            tail -n 30 "$pgdata/server.log" >&2 || true
+            die "PostgreSQL did not start (log: $pgdata/server.log)"
+        fi
+    fi
+
+    _pg_psql -d postgres -c 'select 1' >/dev/null 2>&1 ||
+        die "cannot log in as $PG_USER on 127.0.0.1:$PG_PORT: is another server using that port? (set PG_PORT)"
+    if [ -z "$(_pg_psql -d postgres -tAc "select 1 from pg_database where datname = '$PG_DB'")" ]; then
+        log "creating database $PG_DB"
+        _pg_psql -d postgres -c "create database $PG_DB"
+    fi
+}
+
+stop_postgres() {
+    _resolve_data_dir
+    PG_BIN="$(find_pg_bindir)"
+    [ -n "$PG_BIN" ] || return 0
+    local d
+    for d in "$DATA_DIR/postgres" "$(pg_fallback_dir)/postgres"; do
+        if [ -f "$d/postmaster.pid" ] && pg_as "$PG_BIN/pg_ctl" -D "$d" status >/dev/null 2>&1; then
+            log "stopping PostgreSQL ($d)"
+            pg_as "$PG_BIN/pg_ctl" -D "$d" -m fast -w -s stop || true
+        fi
+    done
+}
+
+# --- Redis -------------------------------------------------------------------------
+
+_redis_ping() {
+    [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]
+}
+
+# Pid from DATA_DIR/redis/redis.pid if that process is alive and is redis.
+_redis_pid() {
+    local pidfile="$DATA_DIR/redis/redis.pid" pid
+    [ -f "$pidfile" ] || return 1
+    pid="$(cat "$pidfile")"
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+    case "$(ps -p "$pid" -o comm= 2>/dev/null)" in *redis*) echo "$pid" ;; *) return 1 ;; esac
+}
+
+# Start the project's Redis (AOF on, fsync every second) or reuse one
+# already answering on REDIS_PORT.
+start_redis() {
+    _resolve_data_dir
+    if _redis_ping; then
+        log "Redis already answers on 127.0.0.1:$REDIS_PORT: reusing it"
+        return 0
+    fi
+    if _redis_pid >/dev/null; then
+        die "the Redis of $DATA_DIR (pid $(_redis_pid)) runs on another port; run ops/stop first or set REDIS_PORT"
+    fi
+    local dir="$DATA_DIR/redis"
+    mkdir -p "$dir"
+    log "starting Redis on 127.0.0.1:$REDIS_PORT (data: $dir)"
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$dir" \
+        --appendonly yes --appendfsync everysec \
+        --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log"
+    for _ in $(seq 1 50); do
+        _redis_ping && return 0
+        sleep 0.2
+    done
+    tail -n 20 "$dir/redis.log" >&2 || true
+    die "Redis did not answer on 127.0.0.1:$REDIS_PORT (log: $dir/redis.log)"
+}
+
+stop_redis() {
+    _resolve_data_dir
+    local pid
+    pid="$(_redis_pid)" || return 0
+    log "stopping Redis (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 75); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.2
+    done
+    log "Redis pid $pid did not stop in 15 s"
+}
+
+# --- Environment ----------------------------------------------------------------------
+
+# Point the app at the local servers and put the venv first on PATH.
+# Mail settings (EMAIL_HOST, EMAIL_PORT, ...) pass through untouched.
+export_env() {
+    export DATABASE_URL="postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
+    export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+    export BASE_DOMAIN PORT
+    export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-platform_core.settings}"
+    export VIRTUAL_ENV="$VENV"
+    export PATH="$VENV/bin:$PATH"
+    export PYTHONUNBUFFERED=1
+}
+
+# Everything the run and test commands need, in order.
+setup_all() {
+    local t0=$SECONDS
+    ensure_system_packages
+    ensure_venv
+    start_postgres
+    start_redis
+    export_env
+    log "setup done in $((SECONDS - t0)) s"
+}
