@@ -82,12 +82,19 @@ def _public_routers():
 
 
 def _tenant_routers():
+    from platform_core.live import router as live_router
     from shared_apps.orgs.api import tenant_router as org_router
     from tenant_apps.audit.api import router as audit_router
     from tenant_apps.boards.api import router as boards_router
     from tenant_apps.invites.api import router as invites_router
 
-    return [("", org_router), ("", invites_router), ("", boards_router), ("", audit_router)]
+    return [
+        ("", org_router),
+        ("", invites_router),
+        ("", boards_router),
+        ("", audit_router),
+        ("", live_router),
+    ]
 
 
 public_api = build_api(namespace="public_api", title="TaskHub platform API", routers=_public_routers())

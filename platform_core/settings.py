@@ -324,3 +324,4 @@ LOGGING = {
 # Issue `SET search_path` once per connection and schema change, not per cursor
 # (close() and rollback() reset it, so pooled connections stay correct).
 TENANT_LIMIT_SET_CALLS = True
+LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15)
