@@ -23,6 +23,9 @@ log = logging.getLogger("platform_core.cache")
 
 WARN_INTERVAL_SECONDS = 30.0
 _last_warning = 0.0
+# Set when a cache operation failed in this process: an invalidation may have
+# been lost (ours or cacheops'), so the cache is flushed once Redis answers again.
+_flush_pending = False
 
 MISSING = "__missing__"  # negative-cache marker
 
@@ -37,15 +40,28 @@ def _platform():
 
 
 def _degraded(op: str, exc: Exception) -> None:
-    global _last_warning
+    global _last_warning, _flush_pending
+    _flush_pending = True
     now = time.monotonic()
     if now - _last_warning >= WARN_INTERVAL_SECONDS:
         _last_warning = now
         log.warning("redis unavailable (%s: %s); serving from PostgreSQL", op, exc.__class__.__name__)
 
 
+def _flush_after_outage() -> None:
+    """Redis is back after failures in this process: drop every cached entry
+    (platform keys and cacheops), since invalidations may have been missed.
+    Caches sit in their own Redis database, so queued jobs are untouched."""
+    global _flush_pending
+    _platform()._cache.get_client(write=True).flushdb()
+    _flush_pending = False
+    log.warning("redis reachable again; cache flushed after outage")
+
+
 def cache_get_many(keys: list[str]) -> dict:
     try:
+        if _flush_pending:
+            _flush_after_outage()
         return _platform().get_many(keys)
     except Exception as exc:  # redis down or timing out
         _degraded("get", exc)

@@ -154,12 +154,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: cache, queues, cacheops, live events --------------------------------
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:63790/0")
+
+
+def _next_db(url: str) -> str:
+    base, _, db = url.rpartition("/")
+    return f"{base}/{int(db or 0) + 1}" if db.isdigit() else url.rstrip("/") + "/1"
+
+
+# Caches live in their own Redis database (queues stay in REDIS_URL's), so the
+# whole cache can be flushed after an outage without touching queued jobs.
+CACHE_REDIS_URL = env("CACHE_REDIS_URL", _next_db(REDIS_URL))
 REDIS_SOCKET_TIMEOUT = float(env("REDIS_SOCKET_TIMEOUT", "0.5"))
 
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": CACHE_REDIS_URL,
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "KEY_PREFIX": "th",
         "TIMEOUT": 300,
@@ -172,7 +182,7 @@ CACHES = {
     # explicitly: no schema in the key, fixed prefix.
     "platform": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": CACHE_REDIS_URL,
         "KEY_PREFIX": "thp",
         "TIMEOUT": 300,
         "OPTIONS": {
@@ -195,7 +205,10 @@ RQ_QUEUES = {
 }
 RQ = {"JOB_CLASS": "platform_core.jobs.TenantJob", "QUEUE_CLASS": "platform_core.jobs.TenantQueue"}
 
-CACHEOPS_REDIS = REDIS_URL
+CACHEOPS_REDIS = (
+    f"{CACHE_REDIS_URL}{'&' if '?' in CACHE_REDIS_URL else '?'}"
+    f"socket_timeout={REDIS_SOCKET_TIMEOUT}&socket_connect_timeout={REDIS_SOCKET_TIMEOUT}"
+)
 CACHEOPS_PREFIX = "platform_core.cache.cacheops_prefix"
 CACHEOPS_DEGRADE_ON_FAILURE = True
 CACHEOPS_DEFAULTS = {"timeout": 60 * 15}

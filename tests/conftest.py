@@ -10,7 +10,7 @@ import os
 
 # Before Django loads settings: test mode, a per-worker Redis database.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-_redis_db = 1 + int(_worker.removeprefix("gw") or 0)
+_redis_db = 2 + 2 * int(_worker.removeprefix("gw") or 0)  # queues; caches use the next database
 os.environ["TESTING"] = "1"
 os.environ.setdefault("DB_POOL", "0")
 _base_redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:63790/0").rsplit("/", 1)[0]
@@ -36,6 +36,7 @@ def _fresh_redis():
     from django.conf import settings
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    redis.Redis.from_url(settings.CACHE_REDIS_URL).flushdb()
     yield
 
 
