@@ -113,6 +113,9 @@ def board_events(request: HttpRequest, board_id: UUID):
     if not Board.objects.filter(id=board_id).exists():
         raise NotFound("No such board.")
     channel = board_channel(connection.schema_name, board_id)
+    # The stream never touches the database: hand the connection back to the
+    # pool now rather than holding it for the life of the stream.
+    connection.close()
     response = StreamingHttpResponse(
         _event_stream(channel, float(getattr(settings, "LIVE_HEARTBEAT_SECONDS", 15))),
         content_type="text/event-stream",
