@@ -115,7 +115,8 @@ def board_events(request: HttpRequest, board_id: UUID):
     channel = board_channel(connection.schema_name, board_id)
     # The stream never touches the database: hand the connection back to the
     # pool now rather than holding it for the life of the stream.
-    connection.close()
+    if not connection.in_atomic_block:
+        connection.close()
     response = StreamingHttpResponse(
         _event_stream(channel, float(getattr(settings, "LIVE_HEARTBEAT_SECONDS", 15))),
         content_type="text/event-stream",
