@@ -41,17 +41,13 @@ def _fresh_redis():
 
 
 @pytest.fixture
-def world(django_db_setup, django_db_blocker, request) -> World:
+def world(django_db_setup, django_db_blocker) -> World:
+    """The session's two organizations; their public rows are put back first if
+    a transactional test's flush removed them."""
     world: World = pytest.world_snapshot
-    yield world
-    if "transactional_db" in request.fixturenames or _is_transactional(request):
-        with django_db_blocker.unblock():
-            restore_public_rows(world)
-
-
-def _is_transactional(request) -> bool:
-    marker = request.node.get_closest_marker("django_db")
-    return bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    with django_db_blocker.unblock():
+        restore_public_rows(world)
+    return world
 
 
 @pytest.fixture

@@ -146,6 +146,10 @@ def restore_public_rows(world: World) -> None:
     """Put the session's public rows back after a transactional test's flush."""
     from django.db import connection
 
+    from shared_apps.orgs.models import Organization
+
     connection.set_schema_to_public()
+    if Organization.objects.filter(id=world.a.org.id).exists():
+        return
     for model, rows in world.rows.items():
         model.objects.bulk_create(rows, ignore_conflicts=True)

@@ -1,0 +1,193 @@
+"""Live board updates over server-sent events: delivered after commit, only to
+subscribers of that board in that organization."""
+
+import asyncio
+import json
+import queue
+import threading
+import time
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class Subscriber:
+    """An SSE client speaking ASGI to the real application in a background thread
+    (the whole middleware stack, as under granian); closing it sends
+    `http.disconnect`, as a client going away does."""
+
+    def __init__(self, host: str, path: str, token: str | None = None, via_query: bool = False):
+        self.chunks: queue.Queue[str] = queue.Queue()
+        self.status: int | None = None
+        self.body = b""
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._disconnect: asyncio.Event | None = None
+        path, _, query = path.partition("?")
+        if token and via_query:
+            query = f"access_token={token}"
+        headers = [(b"host", host.encode())]
+        if token and not via_query:
+            headers.append((b"authorization", f"Bearer {token}".encode()))
+        self._scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
+            "headers": headers, "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+        }
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+        self._thread.start()
+        assert self._ready.wait(10), "stream did not start"
+
+    async def _main(self) -> None:
+        from asgiref.sync import sync_to_async
+        from django.db import connections
+
+        from platform_core.asgi import application
+
+        self._loop = asyncio.get_running_loop()
+        self._disconnect = asyncio.Event()
+
+        async def receive():
+            if self._scope.pop("_sent", False):
+                await self._disconnect.wait()
+                return {"type": "http.disconnect"}
+            self._scope["_sent"] = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                self.status = message["status"]
+            elif message["type"] == "http.response.body":
+                chunk = message.get("body", b"")
+                if self.status != 200:
+                    self.body += chunk
+                elif chunk:
+                    self.chunks.put(chunk.decode())
+                    self._ready.set()  # the first chunk arrives once subscribed
+                if not message.get("more_body") and self.status != 200:
+                    self._ready.set()
+
+        try:
+            await application(dict(self._scope), receive, send)
+        finally:
+            await sync_to_async(connections.close_all)()
+            self._ready.set()
+
+    def events(self, wait: float) -> list[tuple[str, dict]]:
+        deadline = time.monotonic() + wait
+        out = []
+        while time.monotonic() < deadline:
+            try:
+                chunk = self.chunks.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            fields = dict(
+                line.split(": ", 1) for line in chunk.strip().splitlines() if ": " in line and not line.startswith(":")
+            )
+            if "event" in fields:
+                out.append((fields["event"], json.loads(fields["data"])))
+        return out
+
+    def close(self) -> None:
+        """Disconnect; Django cancels the stream, which unsubscribes."""
+        if self._loop and self._disconnect:
+            self._loop.call_soon_threadsafe(self._disconnect.set)
+        self._thread.join(5)
+        assert not self._thread.is_alive(), "the stream did not end on disconnect"
+
+
+def _board_with_task(api, org):
+    owner = api(org, org.owner)
+    board = owner.post("/boards", {"name": "Roadmap"}).json()
+    todo = owner.post(f"/boards/{board['id']}/lists", {"name": "To do"}).json()
+    done = owner.post(f"/boards/{board['id']}/lists", {"name": "Done"}).json()
+    task = owner.post("/tasks", {"list_id": todo["id"], "title": "Ship"}).json()
+    return board, todo, done, task
+
+
+def test_subscriber_receives_task_moved_within_a_second(api, world):
+    board, _, done, task = _board_with_task(api, world.a)
+    sub = Subscriber(world.a.host, f"/api/v1/boards/{board['id']}/events", world.token(world.a.member))
+    try:
+        started = time.monotonic()
+        r = api(world.a, world.a.owner).post(f"/tasks/{task['id']}/move", {"list_id": done["id"], "position": 0})
+        assert r.status_code == 200
+        events = sub.events(wait=1.0)
+        assert time.monotonic() - started < 1.5
+        assert [name for name, _ in events] == ["task.moved"]
+        payload = events[0][1]
+        assert payload["target_id"] == task["id"] and payload["action"] == "task.moved"
+        assert set(payload) >= {"id", "at", "actor_id", "action", "target_type", "target_id", "changes", "request_id"}
+    finally:
+        sub.close()
+
+
+def test_access_token_query_parameter(api, world):
+    board, _, _, task = _board_with_task(api, world.a)
+    sub = Subscriber(world.a.host, f"/api/v1/boards/{board['id']}/events", world.token(world.a.member), via_query=True)
+    try:
+        assert sub.status == 200
+        api(world.a, world.a.owner).post(f"/tasks/{task['id']}/complete")
+        assert [name for name, _ in sub.events(wait=1.0)] == ["task.completed"]
+    finally:
+        sub.close()
+
+
+def test_other_org_and_other_board_hear_nothing(api, world):
+    board_a, _, done_a, task_a = _board_with_task(api, world.a)
+    board_b, _, _, _ = _board_with_task(api, world.b)
+    other_a, _, _, _ = _board_with_task(api, world.a)
+    sub_b = Subscriber(world.b.host, f"/api/v1/boards/{board_b['id']}/events", world.token(world.b.owner))
+    sub_other = Subscriber(world.a.host, f"/api/v1/boards/{other_a['id']}/events", world.token(world.a.owner))
+    try:
+        api(world.a, world.a.owner).post(f"/tasks/{task_a['id']}/move", {"list_id": done_a["id"]})
+        assert sub_b.events(wait=1.0) == []
+        assert sub_other.events(wait=0.2) == []
+    finally:
+        sub_b.close()
+        sub_other.close()
+
+
+def test_board_of_another_org_is_404_and_non_member_403(api, world):
+    board_a, _, _, _ = _board_with_task(api, world.a)
+    sub = Subscriber(world.b.host, f"/api/v1/boards/{board_a['id']}/events", world.token(world.b.owner))
+    assert sub.status == 404
+    sub = Subscriber(world.a.host, f"/api/v1/boards/{board_a['id']}/events", world.token(world.outsider))
+    assert sub.status == 403
+    sub = Subscriber(world.a.host, f"/api/v1/boards/{board_a['id']}/events")
+    assert sub.status == 401
+
+
+def test_rolled_back_change_publishes_nothing(api, world):
+    from django.db import transaction
+    from django_tenants.utils import schema_context
+
+    from platform_core.auth import Actor
+    from tenant_apps.boards import services
+    from tenant_apps.boards.models import Task
+
+    board, _, _, task = _board_with_task(api, world.a)
+    sub = Subscriber(world.a.host, f"/api/v1/boards/{board['id']}/events", world.token(world.a.owner))
+    actor = Actor(user_id=world.a.owner.id, email="", name="", org_id=world.a.org.id, role="owner")
+    try:
+        with schema_context(world.a.org.schema_name):
+            with pytest.raises(RuntimeError):
+                with transaction.atomic():
+                    services.task_complete(actor=actor, task=Task.objects.get(id=task["id"]))
+                    raise RuntimeError("roll back")
+        assert sub.events(wait=1.0) == []
+    finally:
+        sub.close()
+
+
+def test_heartbeat_keeps_the_stream_open(api, world, settings):
+    settings.LIVE_HEARTBEAT_SECONDS = 0.2
+    board, _, _, _ = _board_with_task(api, world.a)
+    sub = Subscriber(world.a.host, f"/api/v1/boards/{board['id']}/events", world.token(world.a.owner))
+    try:
+        time.sleep(0.7)
+        beats = [sub.chunks.get_nowait() for _ in range(sub.chunks.qsize())]
+        assert sum("keep-alive" in chunk for chunk in beats) >= 2
+    finally:
+        sub.close()
