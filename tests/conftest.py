@@ -6,19 +6,9 @@ an admin and a member, plus an outsider who belongs to neither. Public rows
 every transactional test, whose flush truncates the public schema.
 """
 
-import os
+import pytest
 
-# Before Django loads settings: test mode, a per-worker Redis database.
-_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-_redis_db = 2 + 2 * int(_worker.removeprefix("gw") or 0)  # queues; caches use the next database
-os.environ["TESTING"] = "1"
-os.environ.setdefault("DB_POOL", "0")
-_base_redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:63790/0").rsplit("/", 1)[0]
-os.environ["REDIS_URL"] = f"{_base_redis}/{_redis_db}"
-
-import pytest  # noqa: E402
-
-from tests.support import World, build_world, restore_public_rows  # noqa: E402
+from tests.support import World, build_world, restore_public_rows
 
 
 @pytest.fixture(scope="session")

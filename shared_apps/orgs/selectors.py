@@ -30,3 +30,8 @@ def org_members_page(*, org_id, limit: int, cursor: str | None) -> PageResult:
 
 def member_get(*, org_id, user_id) -> Membership | None:
     return Membership.objects.filter(organization_id=org_id, user_id=user_id).select_related("user").first()
+
+
+def is_member(*, org_id, user_id) -> bool:
+    """Is `user_id` a member of organization `org_id`? (assignees, from organization hosts)."""
+    return Membership.objects.filter(organization_id=org_id, user_id=user_id).exists()

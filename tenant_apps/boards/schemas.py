@@ -1,0 +1,217 @@
+"""Input and output schemas of boards, lists, tasks and comments (explicit fields).
+
+PATCH schemas change only the fields present in the body. A non-nullable
+field is declared `str = Field(None, ...)`: absent means "unchanged", and an
+explicit null fails validation (pydantic does not validate the default).
+For the text fields that may be empty (`description`), null clears them
+(stored and returned as ""); for `due_at`, null clears the due date.
+Naive datetimes are taken as UTC.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from ninja import Field, Schema
+from pydantic import AfterValidator, StringConstraints, field_validator
+
+from platform_core.schemas import InputSchema
+from tenant_apps.boards.models import Priority, TaskStatus
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("Datetime out of range.") from None
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+BoardName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+ListName = BoardName
+TaskTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=10000)]
+PriorityIn = Literal["low", "medium", "high", "urgent"]
+Position = Annotated[
+    int, Field(ge=-(2**31), le=2**31, description="0-based index; clamped to [0, length].")
+]
+
+
+class _ClearsDescription(InputSchema):
+    @field_validator("description", mode="after", check_fields=False)
+    @classmethod
+    def _null_is_empty(cls, value: str | None) -> str:
+        return value or ""
+
+
+# --- boards -----------------------------------------------------------------------
+
+
+class BoardCreateIn(_ClearsDescription):
+    name: BoardName
+    description: LongText | None = ""
+
+
+class BoardUpdateIn(_ClearsDescription):
+    name: BoardName = Field(None)
+    description: LongText | None = Field(None, description="null clears it.")
+
+
+class BoardOut(Schema):
+    id: UUID
+    name: str
+    description: str
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- lists ------------------------------------------------------------------------
+
+
+class ListCreateIn(InputSchema):
+    name: ListName
+    position: Position | None = None
+
+
+class ListUpdateIn(InputSchema):
+    name: ListName = Field(None)
+    position: Position = Field(None, description="Move the list to this 0-based index.")
+
+
+class ListOut(Schema):
+    id: UUID
+    board_id: UUID
+    name: str
+    position: int
+    created_at: datetime
+
+
+# --- tasks ------------------------------------------------------------------------
+
+
+class TaskCreateIn(_ClearsDescription):
+    list_id: UUID
+    title: TaskTitle
+    description: LongText | None = ""
+    assignee_id: UUID | None = None
+    priority: PriorityIn = Priority.MEDIUM.value
+    due_at: UtcDatetime | None = None
+    position: Position | None = Field(
+        None, description="0-based index in the list; default: the end."
+    )
+
+
+class TaskUpdateIn(_ClearsDescription):
+    """Title, description, priority and due date. Status, assignee and list have
+    their own operations (complete/reopen, assign, move)."""
+
+    title: TaskTitle = Field(None)
+    description: LongText | None = Field(None, description="null clears it.")
+    priority: PriorityIn = Field(None)
+    due_at: UtcDatetime | None = Field(None, description="null clears it.")
+
+
+class TaskAssignIn(InputSchema):
+    assignee_id: UUID | None = Field(
+        ..., description="A member of this organization; null unassigns."
+    )
+
+
+class TaskMoveIn(InputSchema):
+    list_id: UUID = Field(..., description="A list of the same board.")
+    position: Position | None = Field(
+        None, description="0-based index in that list; default: the end."
+    )
+
+
+class TaskOut(Schema):
+    id: UUID
+    board_id: UUID
+    list_id: UUID
+    title: str
+    description: str
+    status: TaskStatus
+    priority: Priority
+    assignee_id: UUID | None
+    created_by: UUID
+    due_at: datetime | None
+    position: int
+    completed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+TaskOrdering = Literal["position", "due_at", "-created_at", "priority"]
+
+
+class TaskFilters(InputSchema):
+    board_id: UUID | None = None
+    list_id: UUID | None = None
+    assignee_id: UUID | Literal["me"] | None = Field(None, description="A user id, or `me`.")
+    status: Literal["open", "done"] | None = None
+    priority: PriorityIn | None = None
+    due_before: UtcDatetime | None = Field(None, description="due_at < due_before.")
+    due_after: UtcDatetime | None = Field(None, description="due_at >= due_after.")
+    q: str | None = Field(
+        None, max_length=200, description="Case-insensitive search in title and description."
+    )
+    ordering: TaskOrdering = Field(
+        "position",
+        description="`position` (board, list order, then position in the list), `due_at` "
+        "(soonest first, undated last), `-created_at` (newest first), `priority` (urgent first).",
+    )
+
+
+# --- board detail ---------------------------------------------------------------------
+
+
+class BoardListOut(Schema):
+    id: UUID
+    name: str
+    position: int
+    tasks: list[TaskOut]
+
+    @staticmethod
+    def resolve_tasks(obj) -> list:
+        return obj.ordered_tasks  # selectors.board_detail
+
+
+class BoardDetailOut(BoardOut):
+    lists: list[BoardListOut]
+
+    @staticmethod
+    def resolve_lists(obj) -> list:
+        return obj.ordered_lists  # selectors.board_detail
+
+
+# --- comments -------------------------------------------------------------------------
+
+
+class CommentBody(InputSchema):
+    body: Annotated[str, StringConstraints(min_length=1, max_length=10000)]
+
+    @field_validator("body")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("A comment cannot be blank.")
+        return value
+
+
+class CommentCreateIn(CommentBody):
+    pass
+
+
+class CommentUpdateIn(CommentBody):
+    pass
+
+
+class CommentOut(Schema):
+    id: UUID
+    task_id: UUID
+    author_id: UUID
+    body: str
+    created_at: datetime
+    updated_at: datetime

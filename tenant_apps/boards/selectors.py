@@ -1,0 +1,196 @@
+"""Reads of boards, lists, tasks and comments: access helpers and page/detail queries.
+
+Access helpers (`access_board`, `access_list`, `access_task`, `access_comment`)
+return the object or raise the same NotFound whether the id does not exist or
+belongs to another organization (other schemas' rows are simply not visible
+here). Permission checks stay in the handlers (`authorize`), which need the
+object the helper returns.
+
+Every query has a fixed cost whatever the number of rows: `position` is a
+correlated subquery in the same SELECT; board detail is three queries.
+"""
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from uuid import UUID
+
+from django.db.models import (
+    Case,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+
+from platform_core.auth import Actor
+from platform_core.errors import NotFound
+from platform_core.pagination import PageResult, paginate
+from tenant_apps.boards.models import PRIORITY_RANK, Board, Comment, Task, TaskList
+
+# Tasks without a due date sort after every dated one in `ordering=due_at`.
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+class SubqueryCount(Subquery):
+    """`(SELECT count(*) FROM (<subquery>))`: always one row, 0 when empty.
+
+    A Subquery subclass on purpose: cacheops finds annotation subqueries by
+    type and invalidates the outer query on any change to their table.
+    """
+
+    template = "(SELECT count(*) FROM (%(subquery)s) _count)"
+    output_field = IntegerField()
+
+
+def _rank_below(model, container: str) -> SubqueryCount:
+    siblings = model.objects.filter(
+        **{container: OuterRef(container), "rank__lt": OuterRef("rank")}
+    )
+    return SubqueryCount(siblings.order_by().values("pk"))
+
+
+def tasks_with_position() -> QuerySet:
+    """Tasks annotated with `position` (0-based index within their list)."""
+    return Task.objects.annotate(position=_rank_below(Task, "list_id"))
+
+
+def lists_with_position() -> QuerySet:
+    """Lists annotated with `position` (0-based index within their board)."""
+    return TaskList.objects.annotate(position=_rank_below(TaskList, "board_id"))
+
+
+# --- access helpers ---------------------------------------------------------------
+
+
+def access_board(actor: Actor, board_id: UUID) -> Board:
+    board = Board.objects.filter(id=board_id).first()
+    if board is None:
+        raise NotFound("No such board.")
+    return board
+
+
+def access_list(actor: Actor, list_id: UUID) -> TaskList:
+    task_list = lists_with_position().filter(id=list_id).first()
+    if task_list is None:
+        raise NotFound("No such list.")
+    return task_list
+
+
+def access_task(actor: Actor, task_id: UUID) -> Task:
+    task = tasks_with_position().filter(id=task_id).first()
+    if task is None:
+        raise NotFound("No such task.")
+    return task
+
+
+def access_comment(actor: Actor, comment_id: UUID) -> Comment:
+    comment = Comment.objects.select_related("task").filter(id=comment_id).first()
+    if comment is None:
+        raise NotFound("No such comment.")
+    return comment
+
+
+# --- boards -------------------------------------------------------------------------
+
+
+def boards_page(*, limit: int, cursor: str | None) -> PageResult:
+    return paginate(Board.objects.all(), ordering=("created_at", "id"), limit=limit, cursor=cursor)
+
+
+def board_detail(actor: Actor, board_id: UUID) -> Board:
+    """The board with `board.ordered_lists`, each with `ordered_tasks`, positions set.
+
+    Three queries whatever the size, an empty board included (board, lists,
+    tasks by the denormalised board_id): no nested prefetch, which would skip
+    the tasks query for a board without lists.
+    """
+    board = Board.objects.filter(id=board_id).first()
+    if board is None:
+        raise NotFound("No such board.")
+    board.ordered_lists = list(TaskList.objects.filter(board_id=board.id).order_by("rank"))
+    tasks_by_list: dict[UUID, list[Task]] = defaultdict(list)
+    for task in Task.objects.filter(board_id=board.id).order_by("list_id", "rank"):
+        tasks_by_list[task.list_id].append(task)
+    for list_position, task_list in enumerate(board.ordered_lists):
+        task_list.position = list_position
+        task_list.ordered_tasks = tasks_by_list.get(task_list.id, [])
+        for task_position, task in enumerate(task_list.ordered_tasks):
+            task.position = task_position
+    return board
+
+
+# --- tasks ----------------------------------------------------------------------------
+
+# ordering name -> keyset ordering (every key non-null, ending in the unique id).
+TASK_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "position": ("board_id", "list_rank", "list_id", "rank", "id"),
+    "due_at": ("due_key", "id"),
+    "-created_at": ("-created_at", "-id"),
+    "priority": ("priority_rank", "created_at", "id"),
+}
+
+
+def tasks_page(
+    *,
+    actor: Actor,
+    board_id: UUID | None = None,
+    list_id: UUID | None = None,
+    assignee_id: UUID | None = None,
+    status: str | None = None,
+    priority: str | None = None,
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
+    q: str | None = None,
+    ordering: str = "position",
+    limit: int,
+    cursor: str | None,
+) -> PageResult:
+    """Tasks matching every given filter, one query.
+
+    `due_after` is inclusive and `due_before` exclusive (`[due_after, due_before)`);
+    tasks without a due date match neither. `q` is a case-insensitive substring
+    of the title or the description.
+    """
+    queryset = tasks_with_position()
+    if board_id:
+        queryset = queryset.filter(board_id=board_id)
+    if list_id:
+        queryset = queryset.filter(list_id=list_id)
+    if assignee_id:
+        queryset = queryset.filter(assignee_id=assignee_id)
+    if status:
+        queryset = queryset.filter(status=status)
+    if priority:
+        queryset = queryset.filter(priority=priority)
+    if due_before:
+        queryset = queryset.filter(due_at__lt=due_before)
+    if due_after:
+        queryset = queryset.filter(due_at__gte=due_after)
+    if q:
+        queryset = queryset.filter(Q(title__icontains=q) | Q(description__icontains=q))
+
+    if ordering == "position":
+        queryset = queryset.annotate(list_rank=F("list__rank"))
+    elif ordering == "due_at":
+        queryset = queryset.annotate(due_key=Coalesce("due_at", Value(FAR_FUTURE)))
+    elif ordering == "priority":
+        queryset = queryset.annotate(
+            priority_rank=Case(
+                *(When(priority=value, then=Value(rank)) for value, rank in PRIORITY_RANK.items()),
+                output_field=IntegerField(),
+            )
+        )
+    return paginate(queryset, ordering=TASK_ORDERINGS[ordering], limit=limit, cursor=cursor)
+
+
+# --- comments -------------------------------------------------------------------------
+
+
+def comments_page(*, task: Task, limit: int, cursor: str | None) -> PageResult:
+    """A task's comments, oldest first."""
+    return paginate(task.comments.all(), ordering=("created_at", "id"), limit=limit, cursor=cursor)

@@ -1,0 +1,125 @@
+"""Read endpoints cost a fixed number of SQL queries, whatever the number of rows.
+
+Counts are for a warm request: host, user, session and role come from Redis
+(the first request of a test fills it). Every request switches the
+connection to the organization's schema: one `SET search_path`.
+"""
+
+import pytest
+from model_bakery import baker
+
+from tests.boards.conftest import in_org, seed_board
+
+pytestmark = pytest.mark.django_db
+
+SEARCH_PATH = 1
+
+
+@pytest.fixture
+def big_board(world, lookalike):
+    """10 lists × 50 tasks, with comments on one task."""
+    seeded = seed_board(world.a, name="Big", lists=[f"List {i}" for i in range(10)], tasks=0)
+    with in_org(world.a):
+        for task_list in seeded.lists:
+            baker.make_recipe(
+                "boards.task",
+                board=seeded.board,
+                list=task_list,
+                assignee_id=world.a.member.id,
+                created_by=world.a.owner.id,
+                _quantity=50,
+                _bulk_create=True,
+            )
+        first = task_list.tasks.first()
+        baker.make_recipe(
+            "boards.comment",
+            task=first,
+            author_id=world.a.member.id,
+            _quantity=30,
+            _bulk_create=True,
+        )
+    seeded.first_task = first
+    return seeded
+
+
+@pytest.fixture
+def empty_board(world, lookalike):
+    seeded = seed_board(world.a, name="Empty", lists=(), tasks=0)
+    return seeded
+
+
+@pytest.fixture
+def lonely_task(world):
+    return seed_board(world.a, name="Lonely", lists=("One",), tasks=1).tasks[0][0]
+
+
+def _warm(client, path, params=None):
+    response = client.get(path, params or {})
+    assert response.status_code == 200, response.content
+    return response
+
+
+@pytest.mark.parametrize("which", ["big_board", "empty_board"])
+def test_board_detail(api, world, request, django_assert_num_queries, which):
+    board = request.getfixturevalue(which)
+    client = api(world.a, world.a.member)
+    _warm(client, f"/boards/{board.board.id}")
+    with django_assert_num_queries(SEARCH_PATH + 3):  # board, its lists, their tasks
+        r = client.get(f"/boards/{board.board.id}")
+    lists = r.json()["lists"]
+    assert len(lists) == (10 if which == "big_board" else 0)
+    assert sum(len(lst["tasks"]) for lst in lists) == (500 if which == "big_board" else 0)
+
+
+@pytest.mark.parametrize("which", ["big_board", "empty_board"])
+def test_task_list(api, world, request, django_assert_num_queries, which):
+    board = request.getfixturevalue(which)
+    client = api(world.a, world.a.member)
+    for ordering in ("position", "due_at", "-created_at", "priority"):
+        params = {
+            "board_id": str(board.board.id),
+            "assignee_id": "me",
+            "q": "task",
+            "ordering": ordering,
+            "limit": 200,
+        }
+        _warm(client, "/tasks", params)
+        with django_assert_num_queries(SEARCH_PATH + 1):  # the page, positions included
+            r = client.get("/tasks", params)
+        assert len(r.json()["items"]) == (200 if which == "big_board" else 0)
+
+
+@pytest.mark.parametrize("which", ["big_board", "empty_board"])
+def test_board_list(api, world, request, django_assert_num_queries, which):
+    request.getfixturevalue(which)
+    client = api(world.a, world.a.member)
+    _warm(client, "/boards")
+    with django_assert_num_queries(SEARCH_PATH + 1):
+        client.get("/boards", {"limit": 200})
+
+
+def test_comment_list(api, world, big_board, lonely_task, django_assert_num_queries):
+    client = api(world.a, world.a.member)
+    for task, expected in ((big_board.first_task, 30), (lonely_task, 0)):
+        _warm(client, f"/tasks/{task.id}/comments")
+        with django_assert_num_queries(SEARCH_PATH + 2):  # the task (access), the page
+            r = client.get(f"/tasks/{task.id}/comments", {"limit": 200})
+        assert len(r.json()["items"]) == expected
+
+
+def test_task_detail(api, world, big_board, lonely_task, django_assert_num_queries):
+    client = api(world.a, world.a.member)
+    for task in (big_board.first_task, lonely_task):
+        _warm(client, f"/tasks/{task.id}")
+        with django_assert_num_queries(SEARCH_PATH + 1):  # the task with its position
+            client.get(f"/tasks/{task.id}")
+
+
+def test_foreign_board_costs_the_same_and_reveals_nothing(
+    api, world, big_board, lookalike, django_assert_num_queries
+):
+    client = api(world.a, world.a.member)
+    _warm(client, f"/boards/{big_board.board.id}")
+    with django_assert_num_queries(SEARCH_PATH + 1):  # the board lookup finds nothing
+        r = client.get(f"/boards/{lookalike.board.id}")
+    assert r.status_code == 404
