@@ -122,3 +122,13 @@ def user_key(user_id) -> str:
 
 def session_key(session_id) -> str:
     return f"sid:{session_id}"
+
+
+def invalidate_rows(objs) -> None:
+    """For bulk writes cacheops cannot see (`bulk_update`, `QuerySet.update`):
+    invalidate the cached queries of each row, in the current schema. Inside a
+    transaction cacheops queues this until commit; Redis down is tolerated."""
+    from cacheops import invalidate_obj
+
+    for obj in objs:
+        invalidate_obj(obj)

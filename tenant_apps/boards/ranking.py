@@ -13,6 +13,8 @@ serialised; the unique (container, rank) constraint is the safety net.
 
 from django.db.models import Model, QuerySet
 
+from platform_core.cache import invalidate_rows
+
 GAP = 1024
 
 
@@ -51,8 +53,9 @@ def place(siblings: QuerySet, item: Model, position: int | None) -> tuple[int, i
 
 def renumber(siblings: QuerySet, index: int) -> int:
     """Rewrite the ranks of `siblings` GAP apart, leaving a free slot at `index`; return its rank."""
-    ordered = list(siblings.only("pk", "rank").order_by("rank"))
+    ordered = list(siblings.order_by("rank"))  # whole rows: the cache invalidates by their fields
     for i, obj in enumerate(ordered):
         obj.rank = (i + 1 + (i >= index)) * GAP
     siblings.model.objects.bulk_update(ordered, ["rank"])
+    invalidate_rows(ordered)  # bulk_update sends no signals: tell the query cache
     return (index + 1) * GAP
