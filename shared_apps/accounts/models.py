@@ -64,3 +64,6 @@ class AuthSession(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoke_reason = models.CharField(max_length=32, blank=True)
+
+    def __str__(self) -> str:
+        return f"session {self.id} of {self.user_id}"

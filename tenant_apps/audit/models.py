@@ -26,3 +26,6 @@ class AuditEvent(models.Model):
             models.Index(fields=["action", "-at"], name="audit_action_idx"),
             models.Index(fields=["target_type", "target_id", "-at"], name="audit_target_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.target_type}:{self.target_id} at {self.at:%Y-%m-%dT%H:%M:%SZ}"
