@@ -26,3 +26,30 @@ class OutboxJob(models.Model):
                 fields=["created_at"], name="outbox_pending_idx", condition=models.Q(done_at__isnull=True)
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.func} in {self.schema_name}"
+
+
+class SummarySent(models.Model):
+    """One daily summary sent to one member of one organization (public schema).
+
+    The unique row is claimed in the transaction that sends the email, so a
+    second run of the same day (or a concurrent one) sends nothing; its
+    `sent_at` marks where the next summary's "newly assigned" starts.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    user_id = models.UUIDField()
+    organization_id = models.UUIDField()
+    day = models.DateField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "organization_id", "day"], name="summary_sent_unique")
+        ]
+        indexes = [models.Index(fields=["organization_id", "user_id", "-day"], name="summary_sent_last_idx")]
+
+    def __str__(self) -> str:
+        return f"summary {self.day} for {self.user_id} in {self.organization_id}"

@@ -192,23 +192,20 @@ CACHES = {
     },
 }
 
+def _with_timeouts(url: str, socket_timeout: float) -> str:
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}socket_connect_timeout={REDIS_SOCKET_TIMEOUT}&socket_timeout={socket_timeout}"
+
+
+# Timeouts ride in the URL: django-rq ignores CONNECTION_KWARGS for URL-configured
+# queues, and a Redis that stops answering must not hang a request that enqueues.
 RQ_QUEUES = {
-    name: {
-        "URL": REDIS_URL,
-        "DEFAULT_TIMEOUT": 300,
-        "CONNECTION_KWARGS": {
-            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
-            "socket_timeout": 5,
-        },
-    }
+    name: {"URL": _with_timeouts(REDIS_URL, 2), "DEFAULT_TIMEOUT": 300}
     for name in ("default", "emails")
 }
 RQ = {"JOB_CLASS": "platform_core.jobs.TenantJob", "QUEUE_CLASS": "platform_core.jobs.TenantQueue"}
 
-CACHEOPS_REDIS = (
-    f"{CACHE_REDIS_URL}{'&' if '?' in CACHE_REDIS_URL else '?'}"
-    f"socket_timeout={REDIS_SOCKET_TIMEOUT}&socket_connect_timeout={REDIS_SOCKET_TIMEOUT}"
-)
+CACHEOPS_REDIS = _with_timeouts(CACHE_REDIS_URL, REDIS_SOCKET_TIMEOUT)
 CACHEOPS_PREFIX = "platform_core.cache.cacheops_prefix"
 CACHEOPS_DEGRADE_ON_FAILURE = True
 CACHEOPS_DEFAULTS = {"timeout": 60 * 15}

@@ -1,0 +1,57 @@
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from ninja import Field, Schema
+from pydantic import field_validator
+
+from platform_core.schemas import InputSchema
+
+
+class InviteCreateIn(InputSchema):
+    email: str = Field(..., max_length=254)
+    role: str = Field(..., pattern="^(owner|admin|member)$")
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        value = value.strip()
+        try:
+            validate_email(value)
+        except ValidationError:
+            raise ValueError("Enter a valid email address.") from None
+        return value
+
+
+class InviteFilters(InputSchema):
+    status: Literal["pending", "accepted", "revoked", "expired"] | None = None
+
+
+class InviteOut(Schema):
+    """Never carries the token (it exists only in the invite email)."""
+
+    id: UUID
+    email: str
+    role: str
+    status: str
+    expires_at: datetime
+    created_at: datetime
+    invited_by: UUID | None = Field(None, description="User id of the inviter.")
+
+
+class InviteAcceptIn(InputSchema):
+    token: str = Field(..., min_length=1, max_length=256)
+
+
+class OrgRefOut(Schema):
+    id: UUID
+    slug: str
+    name: str
+    domain: str
+
+
+class InviteAcceptOut(Schema):
+    org: OrgRefOut
+    role: str

@@ -1,0 +1,137 @@
+"""Invitations: create, revoke, accept. Each writes its audit event in the same
+transaction; the invite email is deferred through the outbox (platform_core.jobs)."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from platform_core.auth import Actor, AuthUser
+from platform_core.errors import Conflict, Forbidden, Gone, NotFound
+from platform_core.jobs import defer
+from platform_core.permissions import OWNER, Action, authorize
+from shared_apps.accounts.models import normalize_email
+from shared_apps.orgs.models import Membership, Organization
+from tenant_apps.audit.services import audit_record, diff
+from tenant_apps.invites.models import Invite, InviteState
+
+TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 256 bits, 43 characters
+SEND_EMAIL_JOB = "tenant_apps.invites.jobs.send_invite_email"
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_invite_role(actor: Actor, role: str) -> None:
+    """Same rule as role changes (platform_core.permissions.check_member_change):
+    managers invite; only an owner may make (invite) an owner."""
+    authorize(actor, Action.INVITE_CREATE)
+    if role == OWNER and actor.role != OWNER:
+        raise Forbidden("Only an owner may make someone an owner.")
+
+
+@transaction.atomic
+def invite_create(*, actor: Actor, org_id, email: str, role: str) -> Invite:
+    """A new pending invite; a pending invite for the same email is replaced (revoked)."""
+    check_invite_role(actor, role)
+    email = normalize_email(email)
+    if Membership.objects.filter(organization_id=org_id, user__email__iexact=email).exists():
+        raise Conflict("This person is already a member.", code="already_member")
+
+    now = timezone.now()
+    replaced = list(
+        Invite.objects.select_for_update().filter(email=email, state=InviteState.PENDING).values_list("id", flat=True)
+    )
+    if replaced:
+        Invite.objects.filter(id__in=replaced).update(
+            state=InviteState.REVOKED, revoked_at=now, revoked_by=actor.user_id, revoke_reason="replaced"
+        )
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    try:
+        with transaction.atomic():
+            invite = Invite.objects.create(
+                email=email,
+                role=role,
+                token_hash=token_hash(token),
+                invited_by=actor.user_id,
+                created_at=now,
+                expires_at=now + timedelta(days=settings.INVITE_TTL_DAYS),
+            )
+    except IntegrityError:  # a concurrent invite for the same email won the race
+        raise Conflict("Another invite for this email was just created.", code="invite_conflict") from None
+
+    changes = diff({}, {"email": email, "role": role, "status": "pending", "expires_at": invite.expires_at.isoformat()})
+    if replaced:
+        changes["replaced_invite_ids"] = [str(i) for i in replaced]
+    audit_record(
+        actor_id=actor.user_id, action="invite.created", target_type="invite", target_id=invite.id, changes=changes
+    )
+    defer(SEND_EMAIL_JOB, queue="emails", invite_id=str(invite.id), token=token)
+    return invite
+
+
+@transaction.atomic
+def invite_revoke(*, actor: Actor, invite: Invite) -> Invite:
+    """Revoke a pending (or expired) invite. Revoking a revoked invite changes
+    nothing (no event); an accepted invite cannot be revoked (409)."""
+    authorize(actor, Action.INVITE_REVOKE, invite)
+    invite = Invite.objects.select_for_update().get(id=invite.id)
+    if invite.state == InviteState.REVOKED:
+        return invite
+    if invite.state == InviteState.ACCEPTED:
+        raise Conflict("This invite was accepted; remove the member instead.", code="invite_accepted")
+    before = invite.status
+    invite.state = InviteState.REVOKED
+    invite.revoked_at = timezone.now()
+    invite.revoked_by = actor.user_id
+    invite.revoke_reason = "revoked"
+    invite.save(update_fields=["state", "revoked_at", "revoked_by", "revoke_reason"])
+    audit_record(
+        actor_id=actor.user_id, action="invite.revoked", target_type="invite", target_id=invite.id,
+        changes={**diff({"status": before}, {"status": "revoked"}), "email": invite.email},
+    )
+    return invite
+
+
+@transaction.atomic
+def invite_accept(*, user: AuthUser, org: Organization, token: str) -> Membership:
+    """The signed-in `user` joins `org` with the invite's role.
+
+    Order of checks: unknown token 404; used, revoked or expired 410; another
+    email 403; already a member 409 (the invite stays pending).
+    """
+    invite = Invite.objects.select_for_update().filter(token_hash=token_hash(token)).first()
+    if invite is None:
+        raise NotFound("No such invite.", code="invite_not_found")
+    status = invite.status
+    if status != InviteState.PENDING:
+        raise Gone(f"This invite is {'used' if status == 'accepted' else status}.", code=f"invite_{status}")
+    if normalize_email(user.email) != invite.email:
+        raise Forbidden("This invite is for another email address.", code="invite_email_mismatch")
+    if Membership.objects.filter(organization_id=org.id, user_id=user.id).exists():
+        raise Conflict("You are already a member of this organization.", code="already_member")
+    try:
+        with transaction.atomic():
+            membership = Membership.objects.create(organization_id=org.id, user_id=user.id, role=invite.role)
+    except IntegrityError:  # joined concurrently
+        raise Conflict("You are already a member of this organization.", code="already_member") from None
+
+    invite.state = InviteState.ACCEPTED
+    invite.accepted_at = membership.joined_at
+    invite.accepted_by = user.id
+    invite.save(update_fields=["state", "accepted_at", "accepted_by"])
+    audit_record(
+        actor_id=user.id, action="invite.accepted", target_type="invite", target_id=invite.id,
+        changes={**diff({"status": "pending"}, {"status": "accepted"}), "user_id": str(user.id), "role": invite.role},
+    )
+    return membership
+
+
+def invite_mark_email_sent(*, invite: Invite) -> None:
+    invite.email_sent_at = timezone.now()
+    invite.save(update_fields=["email_sent_at"])
+

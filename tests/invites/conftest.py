@@ -1,0 +1,1 @@
+from tests.jobs.realparts import smtp_server, throwaway_redis  # noqa: F401
