@@ -55,10 +55,12 @@ def _load_user(user_id: str) -> dict | None:
     return {**row, "id": str(row["id"])} if row else None
 
 
-def _session_active(session_id: str) -> bool:
+def _session_owner(session_id: str) -> str:
+    """The user id of an active session, or "revoked"."""
     from shared_apps.accounts.models import AuthSession
 
-    return AuthSession.objects.filter(id=session_id, revoked_at__isnull=True).exists()
+    owner = AuthSession.objects.filter(id=session_id, revoked_at__isnull=True).values_list("user_id", flat=True).first()
+    return str(owner) if owner else "revoked"
 
 
 def _load_role(org_id: str, user_id: str) -> str | None:
@@ -75,9 +77,9 @@ def user_from_access_token(raw: str, org_id: str | None = None) -> tuple[AuthUse
     """Validate an access token; return the user and, given an organization, the role (or None)."""
     try:
         token = AccessToken(raw)
-        user_id = str(token["user_id"])
-        session_id = str(token["sid"])
-    except (TokenError, KeyError, ValueError):
+        user_id = str(UUID(str(token["user_id"])))
+        session_id = str(UUID(str(token["sid"])))
+    except (TokenError, KeyError, ValueError, TypeError, AttributeError):
         raise Unauthorized("Token is invalid or expired.", code="token_invalid") from None
 
     keys = [user_key(user_id), session_key(session_id)]
@@ -89,11 +91,11 @@ def user_from_access_token(raw: str, org_id: str | None = None) -> tuple[AuthUse
     if user is None:
         user = _load_user(user_id) or MISSING
         cache_set(keys[0], user)
-    session = cached.get(keys[1])
-    if session is None:
-        session = "active" if _session_active(session_id) else "revoked"
-        cache_set(keys[1], session)
-    if user == MISSING or session != "active":
+    session_owner = cached.get(keys[1])
+    if session_owner is None:
+        session_owner = _session_owner(session_id)
+        cache_set(keys[1], session_owner)
+    if user == MISSING or session_owner != user_id:  # revoked, or another user's session
         raise Unauthorized("Token is invalid or expired.", code="token_invalid")
 
     role = None

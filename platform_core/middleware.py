@@ -56,12 +56,21 @@ class RequestContextMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """413 for a declared body over MAX_REQUEST_BYTES (chunked bodies: see api errors)."""
+    """413 for a declared body over MAX_REQUEST_BYTES (chunked bodies: see api errors);
+    NUL characters in the URL (PostgreSQL text cannot hold them): 404 in the
+    path, 422 in the query."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path:  # no resource is named so
+            return envelope(404, "not_found", "Not found.")
+        if "%00" in request.META.get("QUERY_STRING", ""):
+            return envelope(
+                422, "validation_error", "Invalid input.",
+                errors=[{"loc": ["query"], "msg": "Text must not contain NUL characters."}],
+            )
         length = request.META.get("CONTENT_LENGTH")
         if length:
             try:

@@ -3,7 +3,8 @@
 from typing import Any
 
 from ninja import Schema
-from pydantic import field_validator
+from ninja.schema import DjangoGetter
+from pydantic import field_validator, model_validator
 
 
 def _has_nul(value: Any, depth: int = 0) -> bool:
@@ -19,6 +20,15 @@ def _has_nul(value: Any, depth: int = 0) -> bool:
 
 
 class InputSchema(Schema):
+    @model_validator(mode="before")
+    @classmethod
+    def _object_only(cls, data: Any) -> Any:
+        """Input is a JSON object: never read a string's or list's attributes as fields."""
+        raw = data._obj if isinstance(data, DjangoGetter) else data
+        if not isinstance(raw, dict | Schema):
+            raise ValueError("Expected a JSON object.")
+        return data
+
     @field_validator("*", mode="after")
     @classmethod
     def _reject_nul(cls, value: Any) -> Any:

@@ -1,5 +1,6 @@
 """Sign-up, tokens (issue, rotate, revoke) and sessions."""
 
+import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -56,7 +57,8 @@ def _issue(user: User, session: AuthSession) -> TokenPair:
 def token_obtain(*, email: str, password: str, client_ip: str | None) -> TokenPair:
     global _DUMMY_PASSWORD_HASH
     email = normalize_email(email)
-    check_rate(f"login:email:{email}", limit=settings.LOGIN_RATE_PER_EMAIL, window=settings.LOGIN_RATE_WINDOW)
+    email_key = hashlib.sha256(email.encode()).hexdigest()  # bounded key length, no raw emails in Redis
+    check_rate(f"login:email:{email_key}", limit=settings.LOGIN_RATE_PER_EMAIL, window=settings.LOGIN_RATE_WINDOW)
     if client_ip:
         check_rate(f"login:ip:{client_ip}", limit=settings.LOGIN_RATE_PER_IP, window=settings.LOGIN_RATE_WINDOW)
     user = User.objects.filter(email=email).first()
