@@ -132,3 +132,51 @@ def invalidate_rows(objs) -> None:
 
     for obj in objs:
         invalidate_obj(obj)
+
+
+class VersionedCache:
+    """Rendered responses per object, keyed by schema: `{schema}:{namespace}:...`.
+
+    Readers take the object's version first, then the entry stored under that
+    version; writers bump the version after commit. A reader that raced a
+    write can only store its copy under a version nobody reads any more, so
+    a stale copy is never served. Redis down: a miss, never an error.
+    """
+
+    def __init__(self, namespace: str, timeout: int = 24 * 3600):
+        self.namespace = namespace
+        self.timeout = timeout
+
+    def _key(self, schema: str, obj_id, version=None) -> str:
+        suffix = "v" if version is None else f"r{version}"
+        return f"{schema}:{self.namespace}:{obj_id}:{suffix}"
+
+    def get(self, schema: str, obj_id) -> tuple[int | None, bytes | None]:
+        """(version, cached bytes or None); version None means: do not store."""
+        try:
+            version = _platform().get(self._key(schema, obj_id)) or 0
+            return version, _platform().get(self._key(schema, obj_id, version))
+        except Exception as exc:
+            _degraded("get", exc)
+            return None, None
+
+    def set(self, schema: str, obj_id, version: int | None, body: bytes) -> None:
+        if version is None:
+            return
+        try:
+            _platform().set(self._key(schema, obj_id, version), body, self.timeout)
+        except Exception as exc:
+            _degraded("set", exc)
+
+    def bump(self, schema: str, obj_id) -> None:
+        key = self._key(schema, obj_id)
+        try:
+            try:
+                _platform().incr(key)
+            except ValueError:  # no version yet
+                _platform().set(key, 1, None)
+        except Exception as exc:
+            _degraded("delete", exc)
+
+
+board_detail_cache = VersionedCache("board_detail")

@@ -48,6 +48,15 @@ def _client():
     return _redis
 
 
+def board_changed(schema_name: str, board_id, payload: dict) -> None:
+    """After commit of a board-scoped change: retire the board's rendered
+    detail (platform_core.cache.board_detail_cache), then tell subscribers."""
+    from platform_core.cache import board_detail_cache
+
+    board_detail_cache.bump(schema_name, board_id)
+    publish_board_event(schema_name, board_id, payload)
+
+
 def publish_board_event(schema_name: str, board_id, payload: dict) -> None:
     """Called after commit. Live delivery is best effort: Redis down loses the
     live push, never the change (clients re-read the board on reconnect)."""

@@ -51,8 +51,8 @@ def audit_record(
 ) -> AuditEvent:
     """Write the event for a mutation; must run inside that mutation's transaction.
 
-    Board-scoped events are published to the board's live subscribers after
-    commit (never for a rolled-back change).
+    Board-scoped events, after commit (never for a rolled-back change):
+    the board's rendered detail goes stale and its live subscribers hear it.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record must run inside the mutation's transaction")
@@ -67,9 +67,9 @@ def audit_record(
         ip=current_client_ip(),
     )
     if board_id is not None:
-        from platform_core.live import publish_board_event
+        from platform_core.live import board_changed
 
-        transaction.on_commit(partial(publish_board_event, connection.schema_name, board_id, event_payload(event)))
+        transaction.on_commit(partial(board_changed, connection.schema_name, board_id, event_payload(event)))
     return event
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import (
     Case,
     F,
@@ -26,8 +27,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from ninja.renderers import JSONRenderer
 
 from platform_core.auth import Actor
+from platform_core.cache import board_detail_cache
 from platform_core.errors import NotFound
 from platform_core.pagination import PageResult, paginate
 from tenant_apps.boards.models import PRIORITY_RANK, Board, Comment, Task, TaskList
@@ -122,6 +125,23 @@ def board_detail(actor: Actor, board_id: UUID) -> Board:
         for task_position, task in enumerate(task_list.ordered_tasks):
             task.position = task_position
     return board
+
+
+def board_detail_json(actor: Actor, board_id: UUID) -> bytes:
+    """The board detail as the API renders it, from the rendered-response cache
+    when warm (no SQL, no model instances, no validation). Writes to the board
+    retire the cached copy after commit (audit_record -> live.board_changed)."""
+    from tenant_apps.boards.schemas import BoardDetailOut
+
+    schema = connection.schema_name
+    version, body = board_detail_cache.get(schema, board_id)
+    if body is None:
+        board = board_detail(actor, board_id)
+        data = BoardDetailOut.from_orm(board).model_dump()
+        body = JSONRenderer().render(None, data, response_status=200).encode()
+        if not connection.in_atomic_block:  # never cache what an open transaction sees
+            board_detail_cache.set(schema, board_id, version, body)
+    return body
 
 
 # --- tasks ----------------------------------------------------------------------------
