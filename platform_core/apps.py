@@ -5,3 +5,8 @@ class PlatformCoreConfig(AppConfig):
     name = "platform_core"
     label = "platform_core"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from platform_core.cache import install_fresh_queryset_cache
+
+        install_fresh_queryset_cache()

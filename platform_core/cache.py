@@ -180,3 +180,45 @@ class VersionedCache:
 
 
 board_detail_cache = VersionedCache("board_detail")
+
+
+# --- closing cacheops' read/invalidate race ---------------------------------------
+
+
+def install_fresh_queryset_cache() -> None:
+    """Make cacheops' queryset cache never store a result an invalidation overtook.
+
+    cacheops' own `_fetch_all` has a race: a reader misses, reads rows just
+    before a writer commits, and stores them just after the writer's
+    invalidation; the stale entry is then served until the next invalidation.
+    This version first writes a "precall" marker under the same invalidation
+    sets (what cacheops' `keep_fresh` does for cached functions), runs the
+    query, and stores the result only if the marker survived. Misses cost one
+    more Redis call; hits are unchanged. Installed by PlatformCoreConfig.ready.
+    """
+    from random import random
+
+    from cacheops.conf import settings as cacheops_settings
+    from cacheops.getset import cache_thing, getting
+    from cacheops.signals import cache_read
+    from django.db.models.query import QuerySet
+
+    def _fetch_all(self):
+        if self._result_cache is not None or not self._should_cache("fetch"):
+            return self._no_monkey._fetch_all(self)
+        cache_key = self._cache_key()
+        prefix, dnfs, timeout = self._prefix, self._cond_dnfs, self._cacheprofile["timeout"]
+        with getting(cache_key, dnfs, prefix, lock=self._cacheprofile["lock"]) as cache_data:
+            cache_read.send(sender=self.model, func=None, hit=cache_data is not None)
+            if cache_data is not None:
+                self._result_cache = cacheops_settings.CACHEOPS_SERIALIZER.loads(cache_data)
+            else:
+                precall_key = f"{prefix}qsp:{random()}"
+                cache_thing(prefix, precall_key, "PRECALL", dnfs, timeout, dbs=[self.db])
+                self._result_cache = list(self._iterable_class(self))
+                cache_thing(
+                    prefix, cache_key, self._result_cache, dnfs, timeout, dbs=[self.db], precall_key=precall_key
+                )
+        return self._no_monkey._fetch_all(self)
+
+    QuerySet._fetch_all = _fetch_all

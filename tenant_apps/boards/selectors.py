@@ -110,14 +110,17 @@ def board_detail(actor: Actor, board_id: UUID) -> Board:
 
     Three queries whatever the size, an empty board included (board, lists,
     tasks by the denormalised board_id): no nested prefetch, which would skip
-    the tasks query for a board without lists.
+    the tasks query for a board without lists. They bypass the ORM cache: the
+    rendered detail (board_detail_json) is this read's cache, and it must be
+    built from the database, never from a query-cache entry a racing reader
+    may have left stale.
     """
-    board = Board.objects.filter(id=board_id).first()
+    board = Board.objects.nocache().filter(id=board_id).first()
     if board is None:
         raise NotFound("No such board.")
-    board.ordered_lists = list(TaskList.objects.filter(board_id=board.id).order_by("rank"))
+    board.ordered_lists = list(TaskList.objects.nocache().filter(board_id=board.id).order_by("rank"))
     tasks_by_list: dict[UUID, list[Task]] = defaultdict(list)
-    for task in Task.objects.filter(board_id=board.id).order_by("list_id", "rank"):
+    for task in Task.objects.nocache().filter(board_id=board.id).order_by("list_id", "rank"):
         tasks_by_list[task.list_id].append(task)
     for list_position, task_list in enumerate(board.ordered_lists):
         task_list.position = list_position

@@ -1,0 +1,59 @@
+"""Real processes for the fault tests: each test gets its OWN PostgreSQL cluster
+(a copy of a migrated golden cluster built once per session), Redis, SMTP sink
+and granian on free loopback ports, stopped and deleted by finalizers even when
+the test fails. Nothing here touches the development PostgreSQL/Redis."""
+
+import pytest
+
+from proof.harness import Postgres, Redis, Server, Smtp, golden_cluster
+
+
+@pytest.fixture(scope="session")
+def golden_pg():
+    golden = golden_cluster()
+    yield golden
+    golden.destroy()
+
+
+@pytest.fixture
+def pg(golden_pg) -> Postgres:
+    cluster = golden_pg.clone()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def redis_server() -> Redis:
+    server = Redis(appendonly=True)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def smtp() -> Smtp:
+    sink = Smtp().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def servers():
+    """`servers(env, workers=1)` -> a started granian; all stopped at teardown."""
+    started: list[Server] = []
+
+    def start(env: dict, workers: int = 1) -> Server:
+        server = Server(env, workers=workers)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+        if server.log_path.exists():
+            server.log_path.unlink()
