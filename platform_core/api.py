@@ -59,8 +59,36 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return envelope(500, "server_error", "Internal server error.")
 
 
+ENVELOPE_SCHEMA = {
+    "type": "object",
+    "required": ["code", "detail"],
+    "properties": {"code": {"type": "string"}, "detail": {"type": "string"}},
+}
+
+
+def _envelope_response(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": ENVELOPE_SCHEMA}}}
+
+
+class EnvelopeAPI(NinjaAPI):
+    """Documents the answers every operation can give besides its own: the
+    error envelope for malformed JSON (400) and oversized bodies (413) on
+    operations with a body, and 500 on all."""
+
+    def get_openapi_schema(self, **kwargs):
+        schema = super().get_openapi_schema(**kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                if "requestBody" in operation:
+                    responses.setdefault("400", _envelope_response("Malformed JSON (`invalid_json`)"))
+                    responses.setdefault("413", _envelope_response("Request body too large"))
+                responses.setdefault("500", _envelope_response("Internal server error"))
+        return schema
+
+
 def build_api(*, namespace: str, title: str, routers: list[tuple[str, object]]) -> NinjaAPI:
-    api = NinjaAPI(
+    api = EnvelopeAPI(
         title=title,
         version="1.0.0",
         urls_namespace=namespace,

@@ -14,6 +14,7 @@ from rq import cron
 
 from platform_core.jobs import SCHEMA_META, sweep_outbox
 from platform_core.summaries import daily_summaries
+from provisioning.jobs import drop_deleted_schemas, refill_spare_pool
 
 PUBLIC = {SCHEMA_META: "public"}
 
@@ -22,3 +23,9 @@ cron.register(sweep_outbox, queue_name="default", interval=30, meta=PUBLIC, job_
 
 # Daily task summaries: one job per active organization, each in its own schema.
 cron.register(daily_summaries, queue_name="default", cron="0 7 * * *", meta=PUBLIC, job_timeout=600)
+
+# Keep the pool of ready, migrated spare schemas full (org creation claims one).
+cron.register(refill_spare_pool, queue_name="default", interval=60, meta=PUBLIC, job_timeout=600)
+
+# Drop the schemas of organizations deleted longer ago than ORG_DELETE_RETENTION_DAYS.
+cron.register(drop_deleted_schemas, queue_name="default", cron="17 * * * *", meta=PUBLIC, job_timeout=1800)

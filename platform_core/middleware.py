@@ -82,6 +82,21 @@ class BodySizeLimitMiddleware:
         return self.get_response(request)
 
 
+class PublicTenant:
+    """`request.tenant` on the root host (django-tenants' admin templates read
+    its schema_name); organization hosts get their Organization."""
+
+    schema_name = "public"
+    id = None
+    slug = None
+
+    def __bool__(self) -> bool:
+        return False
+
+
+PUBLIC_TENANT = PublicTenant()
+
+
 class TenantMiddleware:
     """The host, and only the host, selects the organization (and its schema).
 
@@ -96,7 +111,7 @@ class TenantMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         connection.set_schema_to_public()
-        request.tenant = None
+        request.tenant = PUBLIC_TENANT
         if request.path in HEALTH_PATHS:
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             return self.get_response(request)

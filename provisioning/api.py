@@ -1,7 +1,75 @@
-"""Operator endpoints (`/api/v1/platform/...` on the root host)."""
+"""Operator endpoints (`/api/v1/platform/...` on the root host). Operators are
+users with `is_staff`; `operator_auth` answers 403 to anyone else."""
 
-from ninja import Router
+from django.http import HttpRequest
+from ninja import Query, Router, Status
 
 from platform_core.auth import operator_auth
+from platform_core.pagination import Page, PageQuery
+from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
+from provisioning import selectors, services
+from provisioning.schemas import (
+    PlatformOrgCreateIn,
+    PlatformOrgListQuery,
+    PlatformOrgOut,
+    PlatformOrgUpdateIn,
+)
 
 router = Router(tags=["platform"], auth=operator_auth)
+
+
+@router.get("/orgs", response={200: Page[PlatformOrgOut], **ERRORS_AUTH})
+def platform_org_list(
+    request: HttpRequest, page: Query[PageQuery], filters: Query[PlatformOrgListQuery]
+):
+    return selectors.platform_orgs_page(status=filters.status, limit=page.limit, cursor=page.cursor)
+
+
+@router.post("/orgs", response={201: PlatformOrgOut, 409: ErrorOut, **ERRORS_AUTH})
+def platform_org_create(request: HttpRequest, payload: PlatformOrgCreateIn):
+    org = services.org_provision_for_email(
+        owner_email=payload.owner_email,
+        name=payload.name,
+        slug=payload.slug,
+        actor_id=request.auth.id,
+        via="api",
+    )
+    return Status(201, selectors.platform_org_refresh(org))
+
+
+@router.get("/orgs/{slug}", response={200: PlatformOrgOut, **ERRORS_OBJECT})
+def platform_org_detail(request: HttpRequest, slug: str):
+    return selectors.platform_org_detail(slug=slug)
+
+
+@router.patch("/orgs/{slug}", response={200: PlatformOrgOut, 409: ErrorOut, **ERRORS_OBJECT})
+def platform_org_update(request: HttpRequest, slug: str, payload: PlatformOrgUpdateIn):
+    org = services.org_get_for_operator(slug=slug)
+    org = services.org_rename(
+        org=org, actor_id=request.auth.id, slug=payload.slug, name=payload.name, via="api"
+    )
+    return selectors.platform_org_refresh(org)
+
+
+@router.post("/orgs/{slug}/suspend", response={200: PlatformOrgOut, **ERRORS_OBJECT})
+def platform_org_suspend(request: HttpRequest, slug: str):
+    org = services.org_suspend(
+        org=services.org_get_for_operator(slug=slug), actor_id=request.auth.id, via="api"
+    )
+    return selectors.platform_org_refresh(org)
+
+
+@router.post("/orgs/{slug}/resume", response={200: PlatformOrgOut, **ERRORS_OBJECT})
+def platform_org_resume(request: HttpRequest, slug: str):
+    org = services.org_resume(
+        org=services.org_get_for_operator(slug=slug), actor_id=request.auth.id, via="api"
+    )
+    return selectors.platform_org_refresh(org)
+
+
+@router.delete("/orgs/{slug}", response={204: None, **ERRORS_OBJECT})
+def platform_org_delete(request: HttpRequest, slug: str):
+    services.org_delete(
+        org=services.org_get_for_operator(slug=slug), actor_id=request.auth.id, via="api"
+    )
+    return Status(204, None)

@@ -1,38 +1,60 @@
-"""Creating organizations: claim a ready spare schema, or create one synchronously."""
+"""Organization lifecycle for the platform and its operators.
+
+- Creating organizations: claim a ready spare schema from the pool in one
+  short transaction, or (pool empty) create and migrate one synchronously.
+- Operator actions: suspend, resume, delete (tombstone), rename, and the
+  scheduled drop of deleted organizations' schemas.
+- Custom domains and memberships edited by operators (Django admin).
+
+Every write here saves through the model (never a bulk `.update()`), so the
+signals in shared_apps.orgs.signals invalidate the host and member caches,
+and every operator action records a PlatformEvent in the same transaction.
+"""
 
 import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.utils import timezone
 
-from platform_core.errors import Conflict
-from shared_apps.accounts.models import User
-from shared_apps.orgs.models import Domain, Membership, Organization, OrgStatus, PlatformEvent, Role, new_schema_name
+from platform_core.errors import Conflict, InvalidInput, NotFound
+from shared_apps.accounts.models import User, normalize_email
+from shared_apps.orgs.models import (
+    Domain,
+    Membership,
+    Organization,
+    OrgStatus,
+    PlatformEvent,
+    Role,
+    new_schema_name,
+)
 from shared_apps.orgs.validation import validate_slug
 
 log = logging.getLogger("provisioning")
 
+# pg_advisory_lock keys (any 64-bit integers unique to their purpose).
+SPARE_POOL_LOCK = 7_401_263_001
+FLEET_MIGRATION_LOCK = 7_401_263_002
+SCHEMA_DROP_LOCK = 7_401_263_003
 
-def spare_create() -> Organization:
-    """A new, fully migrated, unclaimed schema (outside any transaction: migrations run here)."""
-    org = Organization(schema_name=new_schema_name(), status=OrgStatus.SPARE)
-    org.save()
-    return org
+REFILL_JOB = "provisioning.jobs.refill_spare_pool"
 
 
-def _claim_spare(*, only_id=None) -> Organization | None:
-    """Lock one unclaimed spare; concurrent claimers skip locked rows, so no spare is claimed twice."""
-    queryset = Organization.objects.select_for_update(skip_locked=True).filter(status=OrgStatus.SPARE)
-    if only_id is not None:
-        queryset = queryset.filter(id=only_id)
-    return queryset.order_by("created_at").first()
+# --- helpers ----------------------------------------------------------------------
 
 
 def _host_for(slug: str) -> str:
     return f"{slug}.{settings.BASE_DOMAIN}"
 
 
-def platform_event(*, actor_id, action: str, org: Organization | None, changes: dict | None = None) -> PlatformEvent:
+def platform_event(
+    *, actor_id, action: str, org: Organization | None, changes: dict | None = None
+) -> PlatformEvent:
     from platform_core.context import current_request_id
 
     return PlatformEvent.objects.create(
@@ -44,40 +66,502 @@ def platform_event(*, actor_id, action: str, org: Organization | None, changes: 
     )
 
 
-def org_provision(*, owner: User, name: str, slug: str, actor_id=None) -> Organization:
-    """Create an organization owned by `owner`; its host works when this returns.
+@contextmanager
+def advisory_lock(key: int, *, wait_seconds: float = 0.0) -> Iterator[bool]:
+    """A PostgreSQL session advisory lock held on a connection of its own.
 
-    Claims a spare schema from the pool in one short transaction; with the
-    pool empty, creates a schema first (migrations) and then claims it.
+    Its own connection, because django-tenants' migration runner closes
+    Django's connection after each schema (which would drop a session lock).
+    Yields whether the lock was acquired within `wait_seconds`; a crashed
+    holder's lock goes away with its connection.
     """
-    validate_slug(slug)
-    if Organization.objects.filter(slug=slug).exists() or Domain.objects.filter(domain=_host_for(slug)).exists():
+    import psycopg
+
+    params = connections[DEFAULT_DB_ALIAS].get_connection_params()
+    for django_only in ("context", "cursor_factory", "prepare_threshold"):
+        params.pop(django_only, None)
+    with psycopg.connect(**params, autocommit=True) as conn:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            acquired = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()[0]
+            if acquired or time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                conn.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+# --- the spare-schema pool -----------------------------------------------------------
+
+
+def spare_create() -> Organization:
+    """A new, fully migrated, unclaimed schema.
+
+    Row, schema and migrations commit together: claimers never see a spare
+    whose schema is still being migrated, and a failure leaves nothing behind.
+    """
+    with transaction.atomic():
+        org = Organization(schema_name=new_schema_name(), status=OrgStatus.SPARE)
+        org.auto_create_schema = False  # created below, inside this transaction
+        org.save()
+        org.create_schema(check_if_exists=False, verbosity=0)
+    return org
+
+
+def spare_count() -> int:
+    return Organization.objects.filter(status=OrgStatus.SPARE).count()
+
+
+def spare_pool_refill(*, target: int | None = None, wait_seconds: float = 30.0) -> int:
+    """Top the pool up to `target` spares (default SPARE_SCHEMA_POOL_SIZE); returns how many were made.
+
+    Idempotent; refills are serialised by an advisory lock and recount after
+    each schema, so two refills never overshoot.
+    """
+    target = settings.SPARE_SCHEMA_POOL_SIZE if target is None else target
+    created = 0
+    with advisory_lock(SPARE_POOL_LOCK, wait_seconds=wait_seconds) as acquired:
+        if not acquired:
+            log.info("spare pool refill already running; skipped")
+            return 0
+        while spare_count() < target:
+            spare_create()
+            created += 1
+    if created:
+        log.info("spare pool refilled", extra={"spares_created": created, "pool_target": target})
+    return created
+
+
+def request_pool_refill() -> None:
+    """Ask a worker to refill the pool. Best effort: Redis down never fails the caller
+    (the scheduled refill catches up)."""
+    from platform_core.jobs import SCHEMA_META, get_queue
+
+    try:
+        get_queue("default").enqueue_call(REFILL_JOB, meta={SCHEMA_META: "public"}, timeout=600)
+    except Exception as exc:
+        log.warning("spare pool refill not enqueued (%s)", exc.__class__.__name__)
+
+
+def _claim_spare(*, only_id=None) -> Organization | None:
+    """Lock one unclaimed spare; concurrent claimers skip locked rows, so no spare is claimed twice."""
+    queryset = Organization.objects.select_for_update(skip_locked=True).filter(
+        status=OrgStatus.SPARE
+    )
+    if only_id is not None:
+        queryset = queryset.filter(id=only_id)
+    return queryset.order_by("created_at").first()
+
+
+def _ensure_slug_free(slug: str, *, exclude_org_id=None) -> None:
+    orgs = Organization.objects.filter(slug=slug)
+    domains = Domain.objects.filter(domain=_host_for(slug))
+    if exclude_org_id is not None:
+        orgs = orgs.exclude(id=exclude_org_id)
+        domains = domains.exclude(tenant_id=exclude_org_id)
+    if orgs.exists() or domains.exists():
         raise Conflict("This slug is taken.", code="slug_taken")
 
-    fresh: Organization | None = None
-    for _attempt in range(3):
-        try:
-            with transaction.atomic():
-                org = _claim_spare(only_id=fresh.id if fresh else None)
-                if org is None:
-                    raise _NoSpare()
-                org.slug, org.name, org.status = slug, name, OrgStatus.ACTIVE
-                org.save(update_fields=["slug", "name", "status"])
-                Domain.objects.create(domain=_host_for(slug), tenant=org, is_primary=True)
-                Membership.objects.create(user=owner, organization=org, role=Role.OWNER)
-                platform_event(
-                    actor_id=actor_id or owner.id,
-                    action="org.created",
-                    org=org,
-                    changes={"slug": slug, "name": name, "owner_id": str(owner.id), "from_pool": fresh is None},
+
+def _org_materialize(
+    *,
+    slug: str,
+    name: str,
+    populate: Callable[[Organization], dict],
+    actor_id,
+    action: str,
+    changes: dict,
+) -> Organization:
+    """Claim a spare (or create a schema) and turn it into organization `slug`, in one transaction.
+
+    `populate(org)` adds memberships (and tenant rows) inside that
+    transaction and returns extra event fields. After commit a pool refill
+    is requested.
+    """
+    validate_slug(slug)
+    _ensure_slug_free(slug)
+    try:
+        with transaction.atomic():
+            org = _claim_spare()
+            from_pool = org is not None
+            if org is None:
+                # Pool empty: make the schema now. The new row holds the slug's
+                # unique-index entry, so a concurrent twin waits and gets a 409.
+                org = Organization(
+                    schema_name=new_schema_name(), slug=slug, name=name, status=OrgStatus.ACTIVE
                 )
-                return org
-        except IntegrityError:
-            raise Conflict("This slug is taken.", code="slug_taken") from None
-        except _NoSpare:
-            fresh = spare_create()
-    raise RuntimeError("could not claim a freshly created schema")
+                org.auto_create_schema = False
+                org.save()
+                org.create_schema(check_if_exists=False, verbosity=0)
+            else:
+                org.slug, org.name, org.status, org.created_at = (
+                    slug,
+                    name,
+                    OrgStatus.ACTIVE,
+                    timezone.now(),
+                )
+                org.save(update_fields=["slug", "name", "status", "created_at"])
+            Domain.objects.create(domain=_host_for(slug), tenant=org, is_primary=True)
+            extra = populate(org) or {}
+            platform_event(
+                actor_id=actor_id,
+                action=action,
+                org=org,
+                changes={"slug": slug, "name": name, "from_pool": from_pool, **changes, **extra},
+            )
+            transaction.on_commit(request_pool_refill)
+    except IntegrityError:
+        raise Conflict("This slug is taken.", code="slug_taken") from None
+    return org
 
 
-class _NoSpare(Exception):
-    pass
+def org_provision(
+    *, owner: User, name: str, slug: str, actor_id=None, via: str = "api"
+) -> Organization:
+    """Create an organization owned by `owner`; its host works when this returns."""
+
+    def add_owner(org: Organization) -> dict:
+        Membership.objects.create(user=owner, organization=org, role=Role.OWNER)
+        return {}
+
+    return _org_materialize(
+        slug=slug,
+        name=name,
+        populate=add_owner,
+        actor_id=actor_id or owner.id,
+        action="org.created",
+        changes={"owner_id": str(owner.id), "via": via},
+    )
+
+
+def org_provision_for_email(
+    *, owner_email: str, name: str, slug: str, actor_id, via: str
+) -> Organization:
+    """Operator provisioning: the owner must be an existing, active user (422 otherwise)."""
+    owner = User.objects.filter(email=normalize_email(owner_email), is_active=True).first()
+    if owner is None:
+        raise InvalidInput("No active user has this email.", loc=["body", "owner_email"])
+    return org_provision(owner=owner, name=name, slug=slug, actor_id=actor_id, via=via)
+
+
+# --- operator actions ------------------------------------------------------------------
+
+
+def org_get_for_operator(*, slug: str, lock: bool = False) -> Organization:
+    """A live (active or suspended) organization by slug, or NotFound."""
+    queryset = Organization.objects.filter(
+        slug=slug, status__in=(OrgStatus.ACTIVE, OrgStatus.SUSPENDED)
+    )
+    if lock:
+        queryset = queryset.select_for_update()
+    org = queryset.first()
+    if org is None:
+        raise NotFound("No such organization.", code="org_not_found")
+    return org
+
+
+def org_get_for_export(*, slug: str) -> Organization:
+    """A live organization by slug, or a deleted one by its former slug while its schema exists."""
+    org = Organization.objects.filter(
+        slug=slug, status__in=(OrgStatus.ACTIVE, OrgStatus.SUSPENDED)
+    ).first()
+    org = org or (
+        Organization.objects.filter(
+            deleted_slug=slug, status=OrgStatus.DELETED, schema_dropped_at__isnull=True
+        )
+        .order_by("-deleted_at")
+        .first()
+    )
+    if org is None:
+        raise NotFound("No such organization.", code="org_not_found")
+    return org
+
+
+def _locked(org: Organization) -> Organization:
+    org = Organization.objects.select_for_update().filter(id=org.id).first()
+    if org is None or org.status not in (OrgStatus.ACTIVE, OrgStatus.SUSPENDED):
+        raise NotFound("No such organization.", code="org_not_found")
+    return org
+
+
+@transaction.atomic
+def org_suspend(*, org: Organization, actor_id, via: str = "api", reason: str = "") -> Organization:
+    """Its hosts answer 403 org_suspended at once (the save invalidates the host cache)."""
+    org = _locked(org)
+    if org.status == OrgStatus.SUSPENDED:
+        return org
+    org.status = OrgStatus.SUSPENDED
+    org.save(update_fields=["status"])
+    changes = {"status": {"from": OrgStatus.ACTIVE, "to": OrgStatus.SUSPENDED}, "via": via}
+    if reason:
+        changes["reason"] = reason
+    platform_event(actor_id=actor_id, action="org.suspended", org=org, changes=changes)
+    return org
+
+
+@transaction.atomic
+def org_resume(*, org: Organization, actor_id, via: str = "api") -> Organization:
+    org = _locked(org)
+    if org.status == OrgStatus.ACTIVE:
+        return org
+    org.status = OrgStatus.ACTIVE
+    org.save(update_fields=["status"])
+    platform_event(
+        actor_id=actor_id,
+        action="org.resumed",
+        org=org,
+        changes={"status": {"from": OrgStatus.SUSPENDED, "to": OrgStatus.ACTIVE}, "via": via},
+    )
+    return org
+
+
+@transaction.atomic
+def org_delete(*, org: Organization, actor_id, via: str = "api") -> Organization:
+    """Tombstone: status deleted, domains removed (hosts stop answering at once), slug
+    freed (kept in `deleted_slug`); the schema is dropped after the retention period."""
+    org = _locked(org)
+    before = {"slug": org.slug, "status": org.status}
+    domains = list(Domain.objects.filter(tenant=org))
+    for domain in domains:
+        domain.delete()  # the signal invalidates each host
+    org.status, org.deleted_at = OrgStatus.DELETED, timezone.now()
+    org.deleted_slug, org.slug = org.slug or "", None
+    org.save(update_fields=["status", "deleted_at", "deleted_slug", "slug"])
+    platform_event(
+        actor_id=actor_id,
+        action="org.deleted",
+        org=org,
+        changes={
+            "slug": before["slug"],
+            "status": {"from": before["status"], "to": OrgStatus.DELETED},
+            "domains": [d.domain for d in domains],
+            "schema_drop_after": (
+                org.deleted_at + timedelta(days=settings.ORG_DELETE_RETENTION_DAYS)
+            ).isoformat(),
+            "via": via,
+        },
+    )
+    return org
+
+
+@transaction.atomic
+def org_rename(
+    *,
+    org: Organization,
+    actor_id,
+    slug: str | None = None,
+    name: str | None = None,
+    via: str = "api",
+) -> Organization:
+    """New slug: the primary domain moves with it (old host stops resolving, new one works);
+    the schema is untouched. New name: just the name."""
+    if slug is None and name is None:
+        raise InvalidInput("Give a new slug or name.", loc=["body"])
+    org = _locked(org)
+    changes: dict = {}
+    if slug is not None and slug != org.slug:
+        validate_slug(slug)
+        _ensure_slug_free(slug, exclude_org_id=org.id)
+        old_slug = org.slug
+        old_host = _host_for(old_slug) if old_slug else None
+        primary = Domain.objects.filter(tenant=org, domain=old_host).first() if old_host else None
+        if primary is not None:
+            primary.domain = _host_for(slug)
+            primary.save()  # the signal invalidates the old and the new host
+        else:
+            Domain.objects.create(domain=_host_for(slug), tenant=org, is_primary=True)
+        org.slug = slug
+        changes["slug"] = {"from": old_slug, "to": slug}
+    if name is not None and name != org.name:
+        changes["name"] = {"from": org.name, "to": name}
+        org.name = name
+    if not changes:
+        return org
+    try:
+        with transaction.atomic():
+            org.save(update_fields=["slug", "name"])
+    except IntegrityError:
+        raise Conflict("This slug is taken.", code="slug_taken") from None
+    platform_event(
+        actor_id=actor_id, action="org.renamed", org=org, changes={**changes, "via": via}
+    )
+    return org
+
+
+def org_drop_schema(*, org: Organization, actor_id=None) -> bool:
+    """Drop a deleted organization's schema now (idempotent); False if not droppable."""
+    with transaction.atomic():
+        org = (
+            Organization.objects.select_for_update(skip_locked=True)
+            .filter(id=org.id, status=OrgStatus.DELETED, schema_dropped_at__isnull=True)
+            .first()
+        )
+        if org is None:
+            return False
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute(f'DROP SCHEMA IF EXISTS "{_checked_schema(org.schema_name)}" CASCADE')
+        org.schema_dropped_at = timezone.now()
+        # Never let TenantMixin.save() recreate the schema it finds missing.
+        org.auto_create_schema = False
+        org.save(update_fields=["schema_dropped_at"])
+        memberships = list(Membership.objects.filter(organization=org))
+        for membership in memberships:
+            membership.delete()  # the organization's data is gone; so are its members
+        platform_event(
+            actor_id=actor_id,
+            action="org.schema_dropped",
+            org=org,
+            changes={
+                "schema_name": org.schema_name,
+                "slug": org.deleted_slug,
+                "deleted_at": org.deleted_at.isoformat() if org.deleted_at else None,
+                "memberships_removed": len(memberships),
+            },
+        )
+    return True
+
+
+def drop_expired_schemas(*, now=None, limit: int = 100) -> list[str]:
+    """Drop the schemas of organizations deleted more than ORG_DELETE_RETENTION_DAYS ago."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.ORG_DELETE_RETENTION_DAYS)
+    due = list(
+        Organization.objects.filter(
+            status=OrgStatus.DELETED, deleted_at__lt=cutoff, schema_dropped_at__isnull=True
+        ).order_by("deleted_at")[:limit]
+    )
+    dropped = []
+    for org in due:
+        if org_drop_schema(org=org):
+            dropped.append(org.schema_name)
+    return dropped
+
+
+_SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _checked_schema(schema_name: str) -> str:
+    if (
+        not _SCHEMA_RE.match(schema_name)
+        or schema_name == "public"
+        or schema_name.startswith("pg_")
+    ):
+        raise ValueError(f"refusing to touch schema {schema_name!r}")
+    return schema_name
+
+
+# --- custom domains and memberships (operators, via the admin) ---------------------------
+
+_HOST_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
+
+
+def validate_custom_domain(domain: str) -> str:
+    domain = (domain or "").strip().lower().rstrip(".")
+    if not _HOST_RE.match(domain):
+        raise InvalidInput("Not a valid host name.", loc=["domain"])
+    base = settings.BASE_DOMAIN
+    if domain == base or domain.endswith("." + base):
+        raise InvalidInput(
+            f"Hosts under {base} are organization slugs; rename the organization instead.",
+            loc=["domain"],
+        )
+    return domain
+
+
+@transaction.atomic
+def domain_add(*, org: Organization, domain: str, actor_id, via: str = "admin") -> Domain:
+    org = _locked(org)
+    domain = validate_custom_domain(domain)
+    if Domain.objects.filter(domain=domain).exists():
+        raise Conflict("This domain is taken.", code="domain_taken")
+    created = Domain.objects.create(domain=domain, tenant=org, is_primary=False)
+    platform_event(
+        actor_id=actor_id,
+        action="org.domain_added",
+        org=org,
+        changes={"domain": domain, "via": via},
+    )
+    return created
+
+
+@transaction.atomic
+def domain_remove(*, domain: Domain, actor_id, via: str = "admin") -> None:
+    org = domain.tenant
+    if org.slug and domain.domain == _host_for(org.slug):
+        raise Conflict(
+            "The organization's own host moves with its slug; rename instead.",
+            code="primary_domain",
+        )
+    domain.delete()
+    platform_event(
+        actor_id=actor_id,
+        action="org.domain_removed",
+        org=org,
+        changes={"domain": domain.domain, "via": via},
+    )
+
+
+def _owner_count_locked(org_id) -> int:
+    return len(
+        list(Membership.objects.select_for_update().filter(organization_id=org_id, role=Role.OWNER))
+    )
+
+
+@transaction.atomic
+def membership_add(
+    *, org: Organization, user: User, role: str, actor_id, via: str = "admin"
+) -> Membership:
+    if role not in Role.values:
+        raise InvalidInput("Unknown role.", loc=["role"])
+    if Membership.objects.filter(organization=org, user=user).exists():
+        raise Conflict("Already a member.", code="already_member")
+    membership = Membership.objects.create(organization=org, user=user, role=role)
+    platform_event(
+        actor_id=actor_id,
+        action="member.added",
+        org=org,
+        changes={"user_id": str(user.id), "role": role, "via": via},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_set_role(
+    *, membership: Membership, role: str, actor_id, via: str = "admin"
+) -> Membership:
+    if role not in Role.values:
+        raise InvalidInput("Unknown role.", loc=["role"])
+    current = Membership.objects.select_for_update().get(id=membership.id)
+    if current.role == role:
+        return current
+    if current.role == Role.OWNER and _owner_count_locked(current.organization_id) <= 1:
+        raise Conflict("The last owner cannot be demoted.", code="last_owner")
+    before = current.role
+    current.role = role
+    current.save(update_fields=["role"])
+    platform_event(
+        actor_id=actor_id,
+        action="member.role_changed",
+        org=current.organization,
+        changes={"user_id": str(current.user_id), "role": {"from": before, "to": role}, "via": via},
+    )
+    return current
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, actor_id, via: str = "admin") -> None:
+    current = Membership.objects.select_for_update().get(id=membership.id)
+    if current.role == Role.OWNER and _owner_count_locked(current.organization_id) <= 1:
+        raise Conflict("The last owner cannot be removed.", code="last_owner")
+    current.delete()
+    platform_event(
+        actor_id=actor_id,
+        action="member.removed",
+        org=current.organization,
+        changes={"user_id": str(current.user_id), "role": current.role, "via": via},
+    )

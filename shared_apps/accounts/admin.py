@@ -1,11 +1,58 @@
 from django.contrib import admin
 
 from shared_apps.accounts.models import User
+from shared_apps.orgs.models import Membership
+
+
+class MembershipInline(admin.TabularInline):
+    """The user's organizations (edit memberships in the Memberships admin: it keeps the rules)."""
+
+    model = Membership
+    extra = 0
+    fields = ("organization", "role", "joined_at")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return bool(request.user.is_active and request.user.is_staff)
 
 
 @admin.register(User)
 class UserAdmin(admin.ModelAdmin):
     list_display = ("email", "name", "is_staff", "is_active", "date_joined")
+    list_filter = ("is_staff", "is_active")
     search_fields = ("email", "name")
     readonly_fields = ("id", "password", "last_login", "date_joined")
-    fields = ("id", "email", "name", "is_active", "is_staff", "is_superuser", "password", "last_login", "date_joined")
+    fields = (
+        "id",
+        "email",
+        "name",
+        "is_active",
+        "is_staff",
+        "is_superuser",
+        "password",
+        "last_login",
+        "date_joined",
+    )
+    inlines = [MembershipInline]
+
+    def has_module_permission(self, request):
+        return bool(request.user.is_active and request.user.is_staff)
+
+    def has_view_permission(self, request, obj=None):
+        # Operators see users; changing them needs Django's own permission (superusers).
+        return bool(
+            request.user.is_active and request.user.is_staff
+        ) or super().has_view_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            fields += ("is_staff", "is_superuser")  # only superusers make operators
+        return fields

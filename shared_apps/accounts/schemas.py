@@ -9,7 +9,7 @@ from platform_core.schemas import InputSchema
 
 
 class SignupIn(InputSchema):
-    email: str = Field(..., max_length=254)
+    email: str = Field(..., max_length=254, json_schema_extra={"format": "email"})
     password: str = Field(..., min_length=1, max_length=128)
     name: str = Field(..., min_length=1, max_length=150)
 

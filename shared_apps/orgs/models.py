@@ -32,6 +32,8 @@ class Organization(TenantMixin):
     created_at = models.DateTimeField(default=timezone.now)
     deleted_at = models.DateTimeField(null=True, blank=True)
     schema_dropped_at = models.DateTimeField(null=True, blank=True)
+    # A deleted organization frees its slug for reuse; the tombstone keeps it here.
+    deleted_slug = models.CharField(max_length=40, blank=True, default="")
 
     auto_create_schema = True
     auto_drop_schema = False
@@ -64,6 +66,9 @@ class Membership(models.Model):
         ]
         indexes = [models.Index(fields=["organization", "joined_at", "id"])]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} is {self.role} of {self.organization_id}"
+
 
 class PlatformEvent(models.Model):
     """Operator- and platform-level audit (organization created, suspended, ...).
@@ -78,3 +83,6 @@ class PlatformEvent(models.Model):
     organization_id = models.UUIDField(null=True, blank=True, db_index=True)
     changes = models.JSONField(default=dict)
     request_id = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.action} ({self.organization_id}) at {self.at:%Y-%m-%dT%H:%M:%SZ}"

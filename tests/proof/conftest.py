@@ -431,6 +431,8 @@ def value_for(schema: dict, name: str, node: dict, ids: dict, path: str):
     if fmt == "date-time":
         return (datetime.now(UTC) + timedelta(days=7)).isoformat()
     if kind == "string":
+        if name == "slug":  # the slug pattern (and the reserved words) of shared_apps.orgs.validation
+            return f"proof-{uuid.uuid4().hex[:10]}"
         if "pattern" in prop:
             match = _ALTERNATION.match(prop["pattern"])
             if not match:

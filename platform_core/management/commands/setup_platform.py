@@ -7,8 +7,18 @@ from django.core.management.base import BaseCommand
 class Command(BaseCommand):
     help = "Migrate the public schema and every organization schema (idempotent)."
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--workers", type=int, default=2, help="Parallel tenant migrations (migrate_fleet)."
+        )
+
     def handle(self, *args, **options):
         verbosity = options.get("verbosity", 1)
-        call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
-        call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
+        # Public schema first, then only the tenant schemas that are behind
+        # (raises CommandError, so a non-zero exit, if any schema fails).
+        call_command("migrate_fleet", workers=options["workers"], verbosity=verbosity)
+        # Fill the spare-schema pool in the background (best effort: the cron refill catches up).
+        from provisioning.services import request_pool_refill
+
+        request_pool_refill()
         self.stdout.write(self.style.SUCCESS("platform ready"))
