@@ -11,7 +11,13 @@ from django.http import Http404, HttpRequest
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from platform_core.errors import AppError, envelope, error_response
+from platform_core.errors import (
+    DATABASE_UNAVAILABLE,
+    AppError,
+    database_unavailable,
+    envelope,
+    error_response,
+)
 
 log = logging.getLogger("platform_core.api")
 
@@ -55,6 +61,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
     def server_error(request: HttpRequest, exc: Exception):
         if isinstance(exc.__cause__, RequestDataTooBig):
             return envelope(413, "payload_too_large", "Request body is too large.")
+        if isinstance(exc, DATABASE_UNAVAILABLE):
+            return database_unavailable()
         log.exception("unhandled error")
         return envelope(500, "server_error", "Internal server error.")
 

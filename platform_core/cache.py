@@ -13,6 +13,7 @@ PostgreSQL, writes are skipped, and the degradation is logged at most once
 per interval.
 """
 
+import hashlib
 import logging
 import time
 
@@ -109,6 +110,8 @@ def cache_ttl(key: str) -> int:
 
 # Key builders: one place, so readers and invalidators agree.
 def host_key(hostname: str) -> str:
+    if len(hostname) > 100:  # keep keys short whatever the Host header
+        return "host:#" + hashlib.sha256(hostname.encode()).hexdigest()
     return f"host:{hostname}"
 
 

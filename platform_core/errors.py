@@ -3,6 +3,7 @@
 Envelope (API.md): {"code": "<machine_code>", "detail": "<human message>"}.
 """
 
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
 
@@ -105,4 +106,15 @@ def error_response(exc: AppError) -> JsonResponse:
     response = JsonResponse(exc.body(), status=exc.status)
     if isinstance(exc, RateLimited):
         response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+# PostgreSQL unreachable (down, restarting, pool exhausted): a 503 the client may
+# retry, not a 500.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def database_unavailable() -> JsonResponse:
+    response = envelope(503, "database_unavailable", "The database is unavailable; retry shortly.")
+    response["Retry-After"] = "5"
     return response

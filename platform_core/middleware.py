@@ -11,7 +11,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from platform_core.context import client_ip_var, request_id_var
-from platform_core.errors import envelope
+from platform_core.errors import DATABASE_UNAVAILABLE, database_unavailable, envelope
 from platform_core.tenancy import is_root_host, normalize_host, resolve_host
 
 log = logging.getLogger("platform_core.request")
@@ -124,7 +124,10 @@ class TenantMiddleware:
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
             return self.get_response(request)
 
-        tenant = resolve_host(hostname) if len(hostname) <= 253 else None
+        try:
+            tenant = resolve_host(hostname) if len(hostname) <= 253 else None
+        except DATABASE_UNAVAILABLE:
+            return database_unavailable()
         if tenant is None or tenant.status not in ("active", "suspended"):
             return unknown_host()
         if tenant.status == "suspended":

@@ -1,5 +1,6 @@
 """Base classes for input schemas: text never carries NUL bytes (PostgreSQL rejects them)."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from ninja import Schema
@@ -31,9 +32,11 @@ class InputSchema(Schema):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _reject_nul(cls, value: Any) -> Any:
+    def _clean(cls, value: Any) -> Any:
         if _has_nul(value):
             raise ValueError("Text must not contain NUL characters.")
+        if isinstance(value, datetime) and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)  # API.md: timestamps are UTC
         return value
 
 

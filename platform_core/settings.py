@@ -138,7 +138,7 @@ def _database(url: str) -> dict:
             "min_size": env_int("DB_POOL_MIN", 2),
             "max_size": env_int("DB_POOL_MAX", 20),
             "max_lifetime": env_int("DB_POOL_MAX_LIFETIME", 600),
-            "timeout": 10,
+            "timeout": env_int("DB_POOL_TIMEOUT", 5),  # waiting for a connection
         }
     else:
         db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0)

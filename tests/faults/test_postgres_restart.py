@@ -60,6 +60,10 @@ def test_postgres_restart_fails_cleanly_and_recovers_without_api_restart(pg, red
     assert during, "no request during the outage"
     assert all(r.status in (200, 201) or (r.status >= 500 and clean_failure(r)) for r in during), [
         (r.op, r.status, r.content_type, str(r.body)[:200]) for r in during if r.status not in (200, 201)][:5]
+    # the failures say what happened: 503 database_unavailable, retryable
+    assert all(r.status == 503 and r.body["code"] == "database_unavailable"
+               for r in during if r.status not in (200, 201)), [
+        (r.op, r.status, str(r.body)[:200]) for r in during if r.status not in (200, 201)][:5]
     assert any(r.status >= 500 for r in during), "the outage was not noticed"
     assert ready_down[0] == 503 and ready_down[2]["checks"]["database"] == "unavailable", ready_down
     assert ready_up[0] == 200, ready_up
