@@ -434,10 +434,10 @@ class Loader:
             drain(server)
             server.stop()
 
-        log(f"phase {label}: cold server (CACHEOPS_ENABLED=0)")
+        log(f"phase {label}: cold server (CACHEOPS_ENABLED=0 RESPONSE_CACHE_ENABLED=0)")
         server = Server(
             name=f"{n_orgs}-cold",
-            env={**env, "CACHEOPS_ENABLED": "0"},
+            env={**env, "CACHEOPS_ENABLED": "0", "RESPONSE_CACHE_ENABLED": "0"},
             workers=self.opts.workers,
             log_dir=self.log_dir,
         )

@@ -75,7 +75,7 @@ def main() -> None:
         filters = TaskFilters(**{**query, "board_id": board}).dict()
         page = PageQuery(limit=50)
         with schema_context(tenant.schema_name):
-            selectors.board_detail(actor, UUID(board))
+            selectors.board_detail_json(actor, UUID(board))
             selectors.tasks_page(actor=actor, **filters, limit=page.limit, cursor=page.cursor)
     # Pass 2, per (organization, user): host, user, session and role entries. They
     # live 300 s, so they are filled last, right before the measured runs.

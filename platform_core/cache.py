@@ -138,46 +138,57 @@ def invalidate_rows(objs) -> None:
 
 
 class VersionedCache:
-    """Rendered responses per object, keyed by schema: `{schema}:{namespace}:...`.
+    """Rendered responses per object, keyed by schema: `{schema}:{namespace}:{id}:...`.
 
-    Readers take the object's version first, then the entry stored under that
-    version; writers bump the version after commit. A reader that raced a
-    write can only store its copy under a version nobody reads any more, so
-    a stale copy is never served. Redis down: a miss, never an error.
+    An entry is stored with the object's version at the time its data was
+    read; writers bump the version after commit. One MGET reads both, and an
+    entry whose version is not the current one is a miss: a reader that raced
+    a write stores its copy under a retired version, so a stale copy is never
+    served. Redis down: a miss, never an error.
     """
 
     def __init__(self, namespace: str, timeout: int = 24 * 3600):
         self.namespace = namespace
         self.timeout = timeout
 
-    def _key(self, schema: str, obj_id, version=None) -> str:
-        suffix = "v" if version is None else f"r{version}"
-        return f"{schema}:{self.namespace}:{obj_id}:{suffix}"
+    def _keys(self, schema: str, obj_id) -> tuple[str, str]:
+        base = f"{schema}:{self.namespace}:{obj_id}"
+        return f"{base}:v", f"{base}:body"
 
     def get(self, schema: str, obj_id) -> tuple[int | None, bytes | None]:
         """(version, cached bytes or None); version None means: do not store."""
+        from django.conf import settings
+
+        if not settings.RESPONSE_CACHE_ENABLED:
+            return None, None
+        version_key, body_key = self._keys(schema, obj_id)
         try:
-            version = _platform().get(self._key(schema, obj_id)) or 0
-            return version, _platform().get(self._key(schema, obj_id, version))
+            found = _platform().get_many([version_key, body_key])
         except Exception as exc:
             _degraded("get", exc)
             return None, None
+        version = found.get(version_key, 0)
+        entry = found.get(body_key)
+        if entry is not None and entry[0] == version:
+            return version, entry[1]
+        return version, None
 
     def set(self, schema: str, obj_id, version: int | None, body: bytes) -> None:
         if version is None:
             return
         try:
-            _platform().set(self._key(schema, obj_id, version), body, self.timeout)
+            _platform().set(self._keys(schema, obj_id)[1], (version, body), self.timeout)
         except Exception as exc:
             _degraded("set", exc)
 
     def bump(self, schema: str, obj_id) -> None:
-        key = self._key(schema, obj_id)
+        """Redis INCR: atomic, and creates the version at 1 when there is none
+        (Django's cache.incr refuses a missing key, and a get-then-set would
+        let two concurrent bumps count once)."""
+        cache = _platform()
+        key = cache.make_and_validate_key(self._keys(schema, obj_id)[0])
         try:
-            try:
-                _platform().incr(key)
-            except ValueError:  # no version yet
-                _platform().set(key, 1, None)
+            cache._cache.get_client(key, write=True).incr(key)
         except Exception as exc:
             _degraded("delete", exc)
 

@@ -1,11 +1,19 @@
 """Base classes for input schemas: text never carries NUL bytes (PostgreSQL rejects them)."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
 from ninja import Schema
 from ninja.schema import DjangoGetter
-from pydantic import field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 
 def _has_nul(value: Any, depth: int = 0) -> bool:
@@ -18,6 +26,34 @@ def _has_nul(value: Any, depth: int = 0) -> bool:
     if isinstance(value, list | tuple):
         return any(_has_nul(v, depth + 1) for v in value)
     return False
+
+
+def _valid_email(value: str) -> str:
+    try:
+        validate_email(value)
+    except DjangoValidationError:
+        raise ValueError("Enter a valid email address.") from None
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("Must not be blank.")
+    return value.strip()
+
+
+# Field types shared by the input schemas.
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254),
+    AfterValidator(_valid_email),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
+]
+
+
+def Name(max_length: int):  # noqa: N802 - a type factory
+    """Text of 1..max_length characters, not only spaces, stripped."""
+    return Annotated[str, StringConstraints(min_length=1, max_length=max_length), AfterValidator(_not_blank)]
 
 
 class InputSchema(Schema):

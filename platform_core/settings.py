@@ -168,7 +168,7 @@ REDIS_SOCKET_TIMEOUT = float(env("REDIS_SOCKET_TIMEOUT", "0.5"))
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "platform_core.cache_backend.RedisCache",
         "LOCATION": CACHE_REDIS_URL,
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "KEY_PREFIX": "th",
@@ -181,7 +181,7 @@ CACHES = {
     # Global keys (hosts, memberships, users) that name their organization
     # explicitly: no schema in the key, fixed prefix.
     "platform": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "platform_core.cache_backend.RedisCache",
         "LOCATION": CACHE_REDIS_URL,
         "KEY_PREFIX": "thp",
         "TIMEOUT": 300,
@@ -218,6 +218,8 @@ CACHEOPS = {
     "boards.comment": {"ops": "all"},
 }
 CACHEOPS_ENABLED = env_bool("CACHEOPS_ENABLED", True)
+# Pre-rendered responses (the board detail): platform_core.cache.VersionedCache.
+RESPONSE_CACHE_ENABLED = env_bool("RESPONSE_CACHE_ENABLED", True)
 
 # --- Auth -----------------------------------------------------------------------
 

@@ -2,9 +2,9 @@ from datetime import datetime
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import field_validator, model_validator
+from pydantic import model_validator
 
-from platform_core.schemas import InputSchema
+from platform_core.schemas import InputSchema, Name
 
 
 class PlatformOrgOut(Schema):
@@ -33,28 +33,14 @@ class PlatformOrgOut(Schema):
 
 
 class PlatformOrgCreateIn(InputSchema):
-    owner_email: str = Field(..., min_length=3, max_length=254)
-    name: str = Field(..., min_length=1, max_length=100)
+    owner_email: str = Field(..., min_length=3, max_length=254, description="An existing user's email.")
+    name: Name(100)
     slug: str = Field(..., min_length=1, max_length=64)
-
-    @field_validator("name")
-    @classmethod
-    def _name_not_blank(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("Name must not be blank.")
-        return value.strip()
 
 
 class PlatformOrgUpdateIn(InputSchema):
     slug: str | None = Field(None, min_length=1, max_length=64)
-    name: str | None = Field(None, min_length=1, max_length=100)
-
-    @field_validator("name")
-    @classmethod
-    def _name_not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("Name must not be blank.")
-        return value.strip() if value is not None else None
+    name: Name(100) | None = None
 
     @model_validator(mode="after")
     def _one_of(self):

@@ -33,6 +33,7 @@ from shared_apps.orgs.models import (
     Role,
     new_schema_name,
 )
+from shared_apps.orgs.services import ensure_owner_remains
 from shared_apps.orgs.validation import validate_slug
 
 log = logging.getLogger("provisioning")
@@ -506,12 +507,6 @@ def domain_remove(*, domain: Domain, actor_id, via: str = "admin") -> None:
     )
 
 
-def _owner_count_locked(org_id) -> int:
-    return len(
-        list(Membership.objects.select_for_update().filter(organization_id=org_id, role=Role.OWNER))
-    )
-
-
 @transaction.atomic
 def membership_add(
     *, org: Organization, user: User, role: str, actor_id, via: str = "admin"
@@ -539,8 +534,7 @@ def membership_set_role(
     current = Membership.objects.select_for_update().get(id=membership.id)
     if current.role == role:
         return current
-    if current.role == Role.OWNER and _owner_count_locked(current.organization_id) <= 1:
-        raise Conflict("The last owner cannot be demoted.", code="last_owner")
+    ensure_owner_remains(current, verb="demoted")
     before = current.role
     current.role = role
     current.save(update_fields=["role"])
@@ -556,8 +550,7 @@ def membership_set_role(
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor_id, via: str = "admin") -> None:
     current = Membership.objects.select_for_update().get(id=membership.id)
-    if current.role == Role.OWNER and _owner_count_locked(current.organization_id) <= 1:
-        raise Conflict("The last owner cannot be removed.", code="last_owner")
+    ensure_owner_remains(current, verb="removed")
     current.delete()
     platform_event(
         actor_id=actor_id,

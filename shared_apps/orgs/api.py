@@ -28,7 +28,7 @@ tenant_router = Router(tags=["organization"], auth=member_auth)
 @public_router.post("/orgs", response={201: OrgOut, 409: ErrorOut, **ERRORS_AUTH})
 def org_create(request: HttpRequest, payload: OrgCreateIn):
     owner = User.objects.get(id=request.auth.id)
-    org = org_provision(owner=owner, name=payload.name.strip(), slug=payload.slug)
+    org = org_provision(owner=owner, name=payload.name, slug=payload.slug)
     return Status(201, {"id": org.id, "slug": org.slug, "name": org.name, "domain": org.primary_domain, "role": "owner"})
 
 
@@ -57,7 +57,7 @@ def org_detail(request: HttpRequest):
 @tenant_router.patch("/org", response={200: OrgOut, **ERRORS_AUTH})
 def org_rename(request: HttpRequest, payload: OrgUpdateIn):
     authorize(request.actor, Action.ORG_UPDATE)
-    org = services.org_update(actor=request.actor, org_id=request.tenant.id, name=payload.name.strip())
+    org = services.org_update(actor=request.actor, org_id=request.tenant.id, name=payload.name)
     return _org_out(request, name=org.name)
 
 

@@ -3,18 +3,18 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
-from platform_core.schemas import InputSchema
+from platform_core.schemas import InputSchema, Name
 from shared_apps.accounts.schemas import UserOut
 from shared_apps.orgs.validation import SLUG_RE
 
 
 class OrgCreateIn(InputSchema):
-    name: str = Field(..., min_length=1, max_length=100)
+    name: Name(100)
     slug: str = Field(..., pattern=SLUG_RE.pattern, description="Also not a reserved word (422).")
 
 
 class OrgUpdateIn(InputSchema):
-    name: str = Field(..., min_length=1, max_length=100)
+    name: Name(100)
 
 
 class OrgOut(Schema):

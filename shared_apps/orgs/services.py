@@ -22,9 +22,18 @@ def org_update(*, actor: Actor, org_id, name: str) -> Organization:
     return org
 
 
-def _owners_locked(org_id) -> int:
-    """Count owners with their rows locked, so two concurrent demotions can't both pass."""
-    return len(list(Membership.objects.select_for_update().filter(organization_id=org_id, role=Role.OWNER)))
+def ensure_owner_remains(membership: Membership, *, verb: str) -> None:
+    """409 `last_owner` if `membership` is its organization's only owner.
+
+    Owners are counted with their rows locked, so two concurrent demotions or
+    removals cannot both pass. Used by every path that demotes or removes a
+    member (organization hosts, operator services, the admin).
+    """
+    if membership.role != Role.OWNER:
+        return
+    owners = Membership.objects.select_for_update().filter(organization_id=membership.organization_id, role=Role.OWNER)
+    if len(list(owners)) <= 1:
+        raise Conflict(f"The last owner cannot be {verb}.", code="last_owner")
 
 
 @transaction.atomic
@@ -32,8 +41,7 @@ def member_change_role(*, actor: Actor, membership: Membership, role: str) -> Me
     check_member_change(actor, membership, new_role=role)
     if membership.role == role:
         return membership
-    if membership.role == Role.OWNER and _owners_locked(membership.organization_id) <= 1:
-        raise Conflict("The last owner cannot be demoted.", code="last_owner")
+    ensure_owner_remains(membership, verb="demoted")
     before = membership.role
     membership.role = role
     membership.save(update_fields=["role"])
@@ -47,8 +55,7 @@ def member_change_role(*, actor: Actor, membership: Membership, role: str) -> Me
 @transaction.atomic
 def member_remove(*, actor: Actor, membership: Membership) -> None:
     check_member_change(actor, membership)
-    if membership.role == Role.OWNER and _owners_locked(membership.organization_id) <= 1:
-        raise Conflict("The last owner cannot be removed.", code="last_owner")
+    ensure_owner_remains(membership, verb="removed")
     user_id = membership.user_id
     membership.delete()
     audit_record(

@@ -2,27 +2,14 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from ninja import Field, Schema
-from pydantic import field_validator
 
-from platform_core.schemas import InputSchema
+from platform_core.schemas import Email, InputSchema
 
 
 class InviteCreateIn(InputSchema):
-    email: str = Field(..., max_length=254)
+    email: Email
     role: str = Field(..., pattern="^(owner|admin|member)$")
-
-    @field_validator("email")
-    @classmethod
-    def _valid_email(cls, value: str) -> str:
-        value = value.strip()
-        try:
-            validate_email(value)
-        except ValidationError:
-            raise ValueError("Enter a valid email address.") from None
-        return value
 
 
 class InviteFilters(InputSchema):
