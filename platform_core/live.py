@@ -1,8 +1,9 @@
 """Live board updates: server-sent events fed by Redis pub/sub.
 
-Publishing: audit_record() schedules `publish_board_event` on commit for every
-board-scoped event, so subscribers only ever see committed changes, and a
-rolled-back change publishes nothing.
+Publishing: audit_record() schedules `board_changed` on commit for every
+board-scoped event (it retires the rendered board detail, then publishes),
+so subscribers only ever see committed changes, and a rolled-back change
+publishes nothing.
 
 Subscribing: `GET /boards/{id}/events` checks membership and the board in the
 request's schema (a normal, synchronous ninja handler), then streams from the

@@ -128,6 +128,7 @@ def _org_world(slug: str, name: str) -> OrgWorld:
 
 def build_world() -> World:
     from ninja_jwt.token_blacklist.models import OutstandingToken  # noqa: F401
+
     from shared_apps.accounts.models import AuthSession, User
     from shared_apps.orgs.models import Domain, Membership, Organization
 
