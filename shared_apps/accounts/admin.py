@@ -1,26 +1,15 @@
 from django.contrib import admin
 
+from platform_core.admin_access import ReadOnlyInline, is_operator
 from shared_apps.accounts.models import User
 from shared_apps.orgs.models import Membership
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ReadOnlyInline):
     """The user's organizations (edit memberships in the Memberships admin: it keeps the rules)."""
 
     model = Membership
-    extra = 0
     fields = ("organization", "role", "joined_at")
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return bool(request.user.is_active and request.user.is_staff)
 
 
 @admin.register(User)
@@ -43,13 +32,11 @@ class UserAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
     def has_module_permission(self, request):
-        return bool(request.user.is_active and request.user.is_staff)
+        return is_operator(request)
 
     def has_view_permission(self, request, obj=None):
         # Operators see users; changing them needs Django's own permission (superusers).
-        return bool(
-            request.user.is_active and request.user.is_staff
-        ) or super().has_view_permission(request, obj)
+        return is_operator(request) or super().has_view_permission(request, obj)
 
     def get_readonly_fields(self, request, obj=None):
         fields = tuple(super().get_readonly_fields(request, obj))

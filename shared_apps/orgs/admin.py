@@ -16,6 +16,12 @@ from django.http import HttpResponse
 from django.template import RequestContext, Template
 from django.utils.html import format_html
 
+from platform_core.admin_access import (
+    OperatorAdmin,
+    ReadOnlyAdminMixin,
+    ReadOnlyInline,
+    is_operator,
+)
 from platform_core.errors import AppError
 from provisioning import services
 from shared_apps.orgs.models import Domain, Membership, Organization, OrgStatus, PlatformEvent, Role
@@ -23,45 +29,9 @@ from shared_apps.orgs.models import Domain, Membership, Organization, OrgStatus,
 LIVE = (OrgStatus.ACTIVE, OrgStatus.SUSPENDED)
 
 
-def _operator(request) -> bool:
-    user = request.user
-    return bool(user.is_active and user.is_staff)
-
-
-class OperatorAdmin(admin.ModelAdmin):
-    """Operators (is_staff) may use it; Django's per-model permissions are not needed."""
-
-    def has_module_permission(self, request):
-        return _operator(request)
-
-    def has_view_permission(self, request, obj=None):
-        return _operator(request)
-
-    def has_add_permission(self, request):
-        return _operator(request)
-
-    def has_change_permission(self, request, obj=None):
-        return _operator(request)
-
-    def has_delete_permission(self, request, obj=None):
-        return _operator(request)
-
-
-class DomainInline(admin.TabularInline):
+class DomainInline(ReadOnlyInline):
     model = Domain
-    extra = 0
     fields = ("domain", "is_primary")
-    readonly_fields = fields
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_view_permission(self, request, obj=None):
-        return _operator(request)
 
 
 _CONFIRM_DELETE = Template(
@@ -82,7 +52,9 @@ and their schemas are dropped after {{ retention }} days.</p>
 
 
 @admin.register(Organization)
-class OrganizationAdmin(OperatorAdmin):
+class OrganizationAdmin(ReadOnlyAdminMixin, OperatorAdmin):
+    """Read-only: only the actions below change an organization."""
+
     list_display = ("slug", "name", "status", "members", "created_at", "deleted_at", "schema_name")
     list_filter = ("status",)
     search_fields = ("slug", "name", "deleted_slug", "schema_name", "=id")
@@ -113,16 +85,6 @@ class OrganizationAdmin(OperatorAdmin):
     @admin.display(description="host")
     def host(self, org):
         return format_html("<code>{}</code>", org.primary_domain) if org.primary_domain else "-"
-
-    # Read-only: only the actions below change an organization.
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def _run(self, request, queryset, verb: str, service, statuses) -> None:
         done, skipped = [], []
@@ -200,7 +162,7 @@ class DomainAdmin(OperatorAdmin):
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.tenant.slug and obj.domain == obj.tenant.primary_domain:
             return False
-        return _operator(request)
+        return is_operator(request)
 
     def save_model(self, request, obj, form, change):
         created = services.domain_add(
@@ -286,7 +248,7 @@ class MembershipAdmin(OperatorAdmin):
 
 
 @admin.register(PlatformEvent)
-class PlatformEventAdmin(OperatorAdmin):
+class PlatformEventAdmin(ReadOnlyAdminMixin, OperatorAdmin):
     """The platform audit trail: read-only (the table is append-only)."""
 
     list_display = ("at", "action", "organization_id", "actor_id", "request_id")
@@ -295,12 +257,3 @@ class PlatformEventAdmin(OperatorAdmin):
     ordering = ("-at",)
     fields = ("id", "at", "action", "organization_id", "actor_id", "changes", "request_id")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

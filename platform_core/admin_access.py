@@ -1,0 +1,60 @@
+"""Who may use the Django admin (root host): operators, i.e. active users with
+is_staff. One place for the rule and for the read-only variants."""
+
+from django.contrib import admin
+
+
+def is_operator(request) -> bool:
+    user = request.user
+    return bool(user.is_active and user.is_staff)
+
+
+class OperatorAdmin(admin.ModelAdmin):
+    """Operators may use it; Django's per-model permissions are not needed."""
+
+    def has_module_permission(self, request):
+        return is_operator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return is_operator(request)
+
+    def has_add_permission(self, request):
+        return is_operator(request)
+
+    def has_change_permission(self, request, obj=None):
+        return is_operator(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_operator(request)
+
+
+class ReadOnlyAdminMixin:
+    """Nothing here adds, changes or deletes (put it before OperatorAdmin)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A list of related rows that operators see but change elsewhere."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return is_operator(request)
