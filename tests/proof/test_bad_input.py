@@ -381,10 +381,11 @@ BAD_IDS = [
 ]
 
 
-def fam_path_ids(a: Attempts, props):
+def _send_bad_path_values(a: Attempts, values) -> None:
+    """Each path parameter in turn replaced by each bad value (the others valid): 404 or 422."""
     base = base_body(a.api, a.op, a.pair)
     for name in a.op.path_params:
-        for bad in BAD_IDS:
+        for bad in values:
             path = a.op.path.replace("{" + name + "}", bad)
             path = (
                 fill_path(Operation(a.op.method, path, a.op.op), ids_for(a.api, a.pair))
@@ -399,22 +400,12 @@ def fam_path_ids(a: Attempts, props):
             )
 
 
+def fam_path_ids(a: Attempts, props):
+    _send_bad_path_values(a, BAD_IDS)
+
+
 def fam_path_nul(a: Attempts, props):
-    base = base_body(a.api, a.op, a.pair)
-    for name in a.op.path_params:
-        for bad in ("%00", "a%00b"):
-            path = a.op.path.replace("{" + name + "}", bad)
-            path = (
-                fill_path(Operation(a.op.method, path, a.op.op), ids_for(a.api, a.pair))
-                if a.api == "org"
-                else path
-            )
-            a.send(
-                f"{name}={bad!r}",
-                path=path.replace("{slug}", "acme"),
-                body=base,
-                expected={404, 422},
-            )
+    _send_bad_path_values(a, ("%00", "a%00b"))
 
 
 def _query_values(prop: dict) -> list:
