@@ -258,6 +258,9 @@ LOGIN_RATE_WINDOW = env_int("LOGIN_RATE_WINDOW", 300)
 
 MAX_REQUEST_BYTES = env_int("MAX_REQUEST_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
+# Bodies are capped while they stream in (platform_core.body_limit); what gets
+# through stays in memory: Django never spools a request body to a file.
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BYTES
 # Pagination (?limit= 1..200, default 50) is platform_core.pagination.PageQuery.
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -334,3 +337,8 @@ LOGGING = {
 # (close() and rollback() reset it, so pooled connections stay correct).
 TENANT_LIMIT_SET_CALLS = True
 LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15)
+# A live stream re-checks its caller's access at least this often (and at once
+# on a revocation message); streams per user and organization are capped.
+LIVE_RECHECK_SECONDS = float(env("LIVE_RECHECK_SECONDS", "1"))
+LIVE_MAX_STREAMS_PER_USER = env_int("LIVE_MAX_STREAMS_PER_USER", 20)
+LIVE_STREAM_STALE_SECONDS = env_int("LIVE_STREAM_STALE_SECONDS", 30)
