@@ -73,15 +73,19 @@ def _load_role(org_id: str, user_id: str) -> str | None:
     )
 
 
-def user_from_access_token(raw: str, org_id: str | None = None) -> tuple[AuthUser, str | None]:
-    """Validate an access token; return the user and, given an organization, the role (or None)."""
+def decode_access_token(raw: str) -> tuple[str, str]:
+    """(user id, session id) of a valid, unexpired access token; 401 otherwise."""
     try:
         token = AccessToken(raw)
-        user_id = str(UUID(str(token["user_id"])))
-        session_id = str(UUID(str(token["sid"])))
+        return str(UUID(str(token["user_id"]))), str(UUID(str(token["sid"])))
     except (TokenError, KeyError, ValueError, TypeError, AttributeError):
         raise Unauthorized("Token is invalid or expired.", code="token_invalid") from None
 
+
+def load_identity(user_id: str, session_id: str, org_id: str | None = None) -> tuple[AuthUser, str | None]:
+    """The user behind a session, as it stands now, and (given an organization)
+    their role there or None. 401 if the user is inactive or gone, or the
+    session revoked or another user's. Steady state: one Redis MGET."""
     keys = [user_key(user_id), session_key(session_id)]
     if org_id:
         keys.append(member_key(org_id, user_id))
@@ -106,6 +110,12 @@ def user_from_access_token(raw: str, org_id: str | None = None) -> tuple[AuthUse
             cache_set(keys[2], role)
         role = None if role == MISSING else role
     return AuthUser(session_id=session_id, **user), role
+
+
+def user_from_access_token(raw: str, org_id: str | None = None) -> tuple[AuthUser, str | None]:
+    """Validate an access token; return the user and, given an organization, the role (or None)."""
+    user_id, session_id = decode_access_token(raw)
+    return load_identity(user_id, session_id, org_id)
 
 
 def _bearer(request: HttpRequest) -> str | None:

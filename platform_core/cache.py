@@ -18,7 +18,9 @@ import logging
 import time
 
 from django.core.cache import caches
+from django.core.signals import setting_changed
 from django.db import connection
+from django.dispatch import receiver
 
 log = logging.getLogger("platform_core.cache")
 
@@ -36,8 +38,24 @@ def cacheops_prefix(query) -> str:
     return f"{connection.schema_name}:"
 
 
+_platform_cache = None
+
+
 def _platform():
-    return caches["platform"]
+    """One backend (and Redis client and pool) per process. Django's `caches[...]`
+    is per request context under ASGI, which would open a connection per
+    request; the backend's client is thread-safe."""
+    global _platform_cache
+    if _platform_cache is None:
+        _platform_cache = caches.create_connection("platform")
+    return _platform_cache
+
+
+@receiver(setting_changed)
+def _caches_changed(*, setting, **kwargs) -> None:
+    global _platform_cache
+    if setting == "CACHES":
+        _platform_cache = None
 
 
 def _degraded(op: str, exc: Exception) -> None:
