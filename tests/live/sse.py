@@ -70,10 +70,11 @@ class Subscriber:
             await sync_to_async(connections.close_all)()
             self._ready.set()
 
-    def events(self, wait: float) -> list[tuple[str, dict]]:
+    def events(self, wait: float, count: int | None = None) -> list[tuple[str, dict]]:
+        """Events received within `wait` seconds (or as soon as `count` arrived)."""
         deadline = time.monotonic() + wait
         out = []
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and (count is None or len(out) < count):
             try:
                 chunk = self.chunks.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
