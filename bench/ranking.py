@@ -139,7 +139,9 @@ def board_detail_figures(actor, size: int, description_bytes: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=2000, help="tasks in the list before the inserts")
+    parser.add_argument(
+        "--size", type=int, default=2000, help="tasks in the list before the inserts"
+    )
     parser.add_argument("--inserts", type=int, default=500)
     parser.add_argument("--spacing", type=int, default=None, help="rank spacing of the seeded list")
     parser.add_argument("--scenarios", default="front,middle,append")
@@ -172,8 +174,13 @@ def main() -> None:
         with schema_context(org.schema_name):
             board = services.board_create(actor=actor, name="Ranking bench")
             for name in options.scenarios.split(","):
-                print(f"[bench] {name}: {options.inserts} inserts into {options.size} tasks", file=sys.stderr)
-                results.append(run_scenario(actor, board, name, options.size, options.inserts, spacing))
+                print(
+                    f"[bench] {name}: {options.inserts} inserts into {options.size} tasks",
+                    file=sys.stderr,
+                )
+                results.append(
+                    run_scenario(actor, board, name, options.size, options.inserts, spacing)
+                )
             print(f"[bench] board detail: {options.size} tasks", file=sys.stderr)
             detail = board_detail_figures(actor, options.size, options.description_bytes)
     finally:
@@ -182,7 +189,12 @@ def main() -> None:
         org_drop_schema(org=org, actor_id=owner.id)
         owner.delete()
 
-    report = {"gap": ranking.GAP, "seed_spacing": spacing, "scenarios": results, "board_detail": detail}
+    report = {
+        "gap": ranking.GAP,
+        "seed_spacing": spacing,
+        "scenarios": results,
+        "board_detail": detail,
+    }
     if options.json:
         print(json.dumps(report, indent=2))
         return

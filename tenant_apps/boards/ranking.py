@@ -82,7 +82,9 @@ def place(
     return index, rebalance(siblings, index, size, before, after)
 
 
-def rebalance(siblings: QuerySet, index: int, size: int, before: int | None, after: int | None) -> int:
+def rebalance(
+    siblings: QuerySet, index: int, size: int, before: int | None, after: int | None
+) -> int:
     """Renumber the smallest acceptable window around slot `index`; return the slot's rank.
 
     `siblings` is ordered by rank; `before`/`after` are the ranks of the items

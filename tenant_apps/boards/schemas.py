@@ -172,7 +172,8 @@ class BoardListOut(Schema):
     name: str
     position: int
     tasks: list[TaskOut] = Field(
-        ..., description="The list's first tasks in order, at most BOARD_DETAIL_TASKS_PER_LIST (default 100)."
+        ...,
+        description="The list's first tasks in order, at most BOARD_DETAIL_TASKS_PER_LIST (default 100).",
     )
     task_count: int = Field(..., description="How many tasks the list holds.")
     tasks_next_cursor: str | None = Field(

@@ -147,9 +147,11 @@ def board_detail(actor: Actor, board_id: UUID) -> Board:
             last = task_list.ordered_tasks[-1] if task_list.ordered_tasks else None
             # The keys of TASK_ORDERINGS["position"] for the last included task
             # (none included: a limit of 0, the cursor starts before the list).
-            values = [board.id, task_list.rank, task_list.id, last.rank, last.id] if last else [
-                board.id, task_list.rank, task_list.id, ranking.LOW - 1, _NIL_UUID
-            ]
+            values = (
+                [board.id, task_list.rank, task_list.id, last.rank, last.id]
+                if last
+                else [board.id, task_list.rank, task_list.id, ranking.LOW - 1, _NIL_UUID]
+            )
             task_list.tasks_next_cursor = encode_cursor(values, TASK_ORDERINGS["position"])
     return board
 

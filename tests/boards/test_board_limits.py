@@ -81,16 +81,18 @@ class TestBoardDetailBounded:
         assert page.status_code == 200 and page.json()["items"] == []
         # B's own board is whole and counted on its own.
         b_lists = b.get(f"/boards/{lookalike.board.id}").json()["lists"]
-        assert [(lst["task_count"], lst["tasks_next_cursor"], len(lst["tasks"])) for lst in b_lists] == [
-            (3, None, 3)
-        ] * 3
+        assert [
+            (lst["task_count"], lst["tasks_next_cursor"], len(lst["tasks"])) for lst in b_lists
+        ] == [(3, None, 3)] * 3
 
     def test_the_limit_is_a_setting(self, api, world, long_board, settings):
         settings.BOARD_DETAIL_TASKS_PER_LIST = 10
         client = api(world.a, world.a.member)
         backlog = client.get(f"/boards/{long_board.board.id}").json()["lists"][0]
         assert len(backlog["tasks"]) == 10 and backlog["task_count"] == 250
-        page = client.get("/tasks", {"list_id": backlog["id"], "cursor": backlog["tasks_next_cursor"]})
+        page = client.get(
+            "/tasks", {"list_id": backlog["id"], "cursor": backlog["tasks_next_cursor"]}
+        )
         assert page.json()["items"][0]["title"] == "task 010"
 
     def test_cost_is_three_queries(self, api, world, long_board, django_assert_num_queries):
@@ -132,7 +134,12 @@ class TestCaps:
             assert Task.objects.filter(list_id=full).count() == 4
         # B's list with 3 tasks is not full
         b_list = str(lookalike.lists[0].id)
-        assert api(world.b, world.b.owner).post("/tasks", {"list_id": b_list, "title": "b"}).status_code == 201
+        assert (
+            api(world.b, world.b.owner)
+            .post("/tasks", {"list_id": b_list, "title": "b"})
+            .status_code
+            == 201
+        )
 
     def test_full_board_refuses_new_lists(self, api, world, lookalike, settings):
         settings.MAX_LISTS_PER_BOARD = 3

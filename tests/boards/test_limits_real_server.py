@@ -70,12 +70,16 @@ def stack():
 
 
 def _get(stack, org, path):
-    status, _, body = http(stack.url, "GET", path, host=org["host"], token=org["users"][0]["token"], timeout=120)
+    status, _, body = http(
+        stack.url, "GET", path, host=org["host"], token=org["users"][0]["token"], timeout=120
+    )
     return status, body
 
 
 def _ranks(stack, org, list_id) -> dict:
-    rows = stack.pg.sql(f'SELECT id, rank FROM "{org["schema"]}".boards_task WHERE list_id = %s', params=[list_id])
+    rows = stack.pg.sql(
+        f'SELECT id, rank FROM "{org["schema"]}".boards_task WHERE list_id = %s', params=[list_id]
+    )
     return dict(rows)
 
 
@@ -98,9 +102,10 @@ def test_board_detail_of_a_2000_task_list_is_bounded(stack):
     assert seen == [f"limits-a {i:04d}" for i in range(SIZE)]
     # B: its own small board, whole; A's board is not there.
     status, b_detail = _get(stack, b, f"/boards/{board_b['board']}")
-    assert [(lst["task_count"], len(lst["tasks"]), lst["tasks_next_cursor"]) for lst in b_detail["lists"]] == [
-        (3, 3, None)
-    ]
+    assert [
+        (lst["task_count"], len(lst["tasks"]), lst["tasks_next_cursor"])
+        for lst in b_detail["lists"]
+    ] == [(3, 3, None)]
     assert "limits-a" not in json.dumps(b_detail)
     assert _get(stack, b, f"/boards/{board_a['board']}")[0] == 404
 

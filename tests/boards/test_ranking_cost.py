@@ -62,7 +62,9 @@ def _long_list(org_world, spacing: int):
 def _titles_in_rank_order(list_id) -> list[str]:
     from tenant_apps.boards.models import Task
 
-    return list(Task.objects.filter(list_id=list_id).order_by("rank").values_list("title", flat=True))
+    return list(
+        Task.objects.filter(list_id=list_id).order_by("rank").values_list("title", flat=True)
+    )
 
 
 def _lookalike_ranks(lookalike) -> dict:
@@ -80,7 +82,9 @@ def _lookalike_ranks(lookalike) -> dict:
     ],
     ids=["front", "middle", "middle-of-old-list"],
 )
-def test_inserts_at_one_position_rewrite_few_rows(world, lookalike, position, spacing, full_renumberings):
+def test_inserts_at_one_position_rewrite_few_rows(
+    world, lookalike, position, spacing, full_renumberings
+):
     from tenant_apps.boards import services
 
     seeded = _long_list(world.a, spacing)
@@ -93,13 +97,17 @@ def test_inserts_at_one_position_rewrite_few_rows(world, lookalike, position, sp
     with in_org(world.a):
         for i in range(INSERTS):
             before = _rows_updated()
-            task = services.task_create(actor=actor, task_list=task_list, title=f"n{i}", position=position)
+            task = services.task_create(
+                actor=actor, task_list=task_list, title=f"n{i}", position=position
+            )
             per_insert.append(_rows_updated() - before)
             assert task.position == min(position, SIZE + i)
             expected.insert(position, f"n{i}")
         assert _titles_in_rank_order(task_list.id) == expected
     total = sum(per_insert)
-    assert total < BUDGET, f"{total} rows rewritten by {INSERTS} inserts (max {max(per_insert)} in one)"
+    assert total < BUDGET, (
+        f"{total} rows rewritten by {INSERTS} inserts (max {max(per_insert)} in one)"
+    )
     assert sum(1 for rows in per_insert if rows >= SIZE // 2) <= full_renumberings, per_insert
     with in_org(world.b):
         assert _lookalike_ranks(lookalike) == b_before  # B's list is never touched
@@ -145,6 +153,10 @@ def test_ranks_stay_inside_their_bounds(world, lookalike):
         baker.make_recipe("boards.task", list=task_list, title="high", rank=ranking.HIGH - 1)
         services.task_create(actor=actor, task_list=task_list, title="first", position=0)
         services.task_create(actor=actor, task_list=task_list, title="last")
-        ranks = list(Task.objects.filter(list_id=task_list.id).order_by("rank").values_list("rank", flat=True))
+        ranks = list(
+            Task.objects.filter(list_id=task_list.id)
+            .order_by("rank")
+            .values_list("rank", flat=True)
+        )
         assert _titles_in_rank_order(task_list.id) == ["first", "low", "high", "last"]
     assert all(ranking.LOW <= rank <= ranking.HIGH for rank in ranks), ranks
