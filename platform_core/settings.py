@@ -302,6 +302,17 @@ INVITE_TTL_DAYS = env_int("INVITE_TTL_DAYS", 7)
 ORG_DELETE_RETENTION_DAYS = env_int("ORG_DELETE_RETENTION_DAYS", 30)
 SPARE_SCHEMA_POOL_SIZE = env_int("SPARE_SCHEMA_POOL_SIZE", 5)
 
+# --- Board limits (hardening) ------------------------------------------------------
+
+# GET /boards/{id} includes at most this many tasks per list (the first ones,
+# in order); each list says `task_count` and, when truncated, gives
+# `tasks_next_cursor` for GET /tasks?list_id=...&cursor=... to read the rest.
+BOARD_DETAIL_TASKS_PER_LIST = env_int("BOARD_DETAIL_TASKS_PER_LIST", 100)
+# Creating a list on a board that has this many: 403 quota_exceeded.
+MAX_LISTS_PER_BOARD = env_int("MAX_LISTS_PER_BOARD", 100)
+# Creating a task in (or moving one into) a list that has this many: 403 quota_exceeded.
+MAX_TASKS_PER_LIST = env_int("MAX_TASKS_PER_LIST", 5000)
+
 # --- Static files, i18n -------------------------------------------------------------
 
 STATIC_URL = "/static/"

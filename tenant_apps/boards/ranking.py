@@ -1,21 +1,47 @@
 """Gapped integer ranks: the order of lists in a board and of tasks in a list.
 
 Placing an item at a 0-based position reads the (at most two) neighbours at
-that position and takes the midpoint of their ranks: one row written. Only
-when two neighbours have consecutive ranks is the whole container renumbered
-(`GAP` apart, one UPDATE), which leaves room for about log2(GAP) further
-inserts at the same spot before the next renumbering.
+that position and takes a rank between them: one row written. Appending
+takes the last rank + `GAP`, inserting first the first rank - `GAP` (ranks
+are signed 64-bit), so the ends never run out of room in practice. Between
+two neighbours the midpoint is taken, which leaves room for about log2(GAP)
+= 32 inserts at the same spot.
+
+When two neighbours have consecutive ranks, only a WINDOW around the
+insertion point is renumbered (list labeling, as in Bender et al., "Two
+simplified algorithms for maintaining order in a list", 2002): `k` items on
+each side, k = 1, 2, 4, ..., until the window's items plus the new one can be
+spread evenly between the window's outer neighbours with at least
+`MIN_SPACING * 2**level` between ranks. Larger windows must end sparser, so
+a rewrite of `w` items buys room for about `w` further inserts there, and the
+amortised cost of an insert is O(log n) rows. A window that reaches an end of
+the container is open on that side and is spread `GAP` apart (only when it
+covers the whole container is everything renumbered: in practice once, on a
+list packed by the old 1,024 spacing). Window rows are read by rank ranges
+(index range scans), never the whole container.
 
 Callers hold a lock on the container row (the board for lists, the list for
 tasks) for the whole transaction, so two placements in one container are
-serialised; the unique (container, rank) constraint is the safety net.
+serialised; the unique (container, rank) constraint, deferred to commit, is
+the safety net.
 """
 
 from django.db.models import Model, QuerySet
 
 from platform_core.cache import invalidate_rows
 
-GAP = 1024
+GAP = 2**32  # between appended items, and between all items after a full renumbering
+MIN_SPACING = 16  # spacing a level-0 window (one item each side) must reach
+LOW, HIGH = -(2**62), 2**62  # ranks stay inside; bigint is +-2**63
+_FIRST_FETCH = 16  # window rows read per side on the first read of a rebalance
+
+
+class Full(Exception):
+    """The container already holds `capacity` items."""
+
+    def __init__(self, capacity: int):
+        super().__init__(capacity)
+        self.capacity = capacity
 
 
 def clamp(position: int | None, size: int) -> int:
@@ -25,15 +51,20 @@ def clamp(position: int | None, size: int) -> int:
     return max(0, min(position, size))
 
 
-def place(siblings: QuerySet, item: Model, position: int | None) -> tuple[int, int]:
+def place(
+    siblings: QuerySet, item: Model, position: int | None, *, capacity: int | None = None
+) -> tuple[int, int]:
     """Where `item` goes among `siblings` (the container's items; `item` itself is ignored).
 
     Returns the clamped position and a free rank between its neighbours there.
-    When no rank is free, renumbers the other items (one UPDATE) around a slot
-    for `item`. The caller writes `item.rank`.
+    When no rank is free, renumbers a window of neighbours (one UPDATE) around
+    a slot for `item`. The caller writes `item.rank`. With `capacity`, raises
+    Full when the container already holds that many other items.
     """
     siblings = siblings.exclude(pk=item.pk).order_by("rank")
     size = siblings.count()
+    if capacity is not None and size >= capacity:
+        raise Full(capacity)
     index = clamp(position, size)
     start = max(index - 1, 0)
     neighbours = list(siblings.values_list("rank", flat=True)[start : index + 1])
@@ -42,20 +73,59 @@ def place(siblings: QuerySet, item: Model, position: int | None) -> tuple[int, i
 
     if before is None and after is None:
         return index, GAP
-    if after is None:
+    if after is None and before + GAP <= HIGH:
         return index, before + GAP
-    if before is None:
+    if before is None and after - GAP >= LOW:
         return index, after - GAP
-    if after - before > 1:
+    if before is not None and after is not None and after - before > 1:
         return index, (before + after) // 2
-    return index, renumber(siblings, index)
+    return index, rebalance(siblings, index, size, before, after)
 
 
-def renumber(siblings: QuerySet, index: int) -> int:
-    """Rewrite the ranks of `siblings` GAP apart, leaving a free slot at `index`; return its rank."""
-    ordered = list(siblings.order_by("rank"))  # whole rows: the cache invalidates by their fields
-    for i, obj in enumerate(ordered):
-        obj.rank = (i + 1 + (i >= index)) * GAP
-    siblings.model.objects.bulk_update(ordered, ["rank"])
-    invalidate_rows(ordered)  # bulk_update sends no signals: tell the query cache
-    return (index + 1) * GAP
+def rebalance(
+    siblings: QuerySet, index: int, size: int, before: int | None, after: int | None
+) -> int:
+    """Renumber the smallest acceptable window around slot `index`; return the slot's rank.
+
+    `siblings` is ordered by rank; `before`/`after` are the ranks of the items
+    at index - 1 and index (None past an end).
+    """
+    left_rows = siblings.filter(rank__lte=before).order_by("-rank") if before is not None else None
+    right_rows = siblings.filter(rank__gte=after).order_by("rank") if after is not None else None
+    left: list = []  # left[j] is the item at index - 1 - j
+    right: list = []  # right[j] is the item at index + j
+    fetched = 0
+    k, level = 1, 0
+    while True:
+        if k + 1 > fetched:  # whole rows: the query cache invalidates by their fields
+            fetched = max(k + 1, 4 * fetched, _FIRST_FETCH)
+            left = list(left_rows[:fetched]) if left_rows is not None else []
+            right = list(right_rows[:fetched]) if right_rows is not None else []
+        left_open, right_open = k >= index, k >= size - index
+        window = [*reversed(left[:k]), None, *right[:k]]  # None: the slot for the new item
+        count = len(window)
+        low = None if left_open else left[k].rank
+        high = None if right_open else right[k].rank
+        if low is None and high is None:
+            low, high = 0, (count + 1) * GAP
+        elif low is None:
+            low = max(LOW - 1, high - (count + 1) * GAP)
+        elif high is None:
+            high = min(HIGH + 1, low + (count + 1) * GAP)
+        spacing = (high - low) // (count + 1)
+        if (left_open and right_open) or spacing >= MIN_SPACING * 2**level:
+            break
+        k, level = 2 * k, level + 1
+
+    rewritten, slot_rank = [], None
+    for i, obj in enumerate(window):
+        rank = low + (i + 1) * (high - low) // (count + 1)
+        if obj is None:
+            slot_rank = rank
+        elif obj.rank != rank:
+            obj.rank = rank
+            rewritten.append(obj)
+    if rewritten:
+        siblings.model.objects.bulk_update(rewritten, ["rank"])
+        invalidate_rows(rewritten)  # bulk_update sends no signals: tell the query cache
+    return slot_rank

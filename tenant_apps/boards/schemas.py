@@ -171,7 +171,16 @@ class BoardListOut(Schema):
     id: UUID
     name: str
     position: int
-    tasks: list[TaskOut]
+    tasks: list[TaskOut] = Field(
+        ...,
+        description="The list's first tasks in order, at most BOARD_DETAIL_TASKS_PER_LIST (default 100).",
+    )
+    task_count: int = Field(..., description="How many tasks the list holds.")
+    tasks_next_cursor: str | None = Field(
+        ...,
+        description="When `tasks` is not all of them: the `cursor` for "
+        "`GET /tasks?list_id=<this list>` that returns the rest; null otherwise.",
+    )
 
     @staticmethod
     def resolve_tasks(obj) -> list:

@@ -7,13 +7,15 @@ here). Permission checks stay in the handlers (`authorize`), which need the
 object the helper returns.
 
 Every query has a fixed cost whatever the number of rows: `position` is a
-correlated subquery in the same SELECT; board detail is three queries.
+correlated subquery in the same SELECT; board detail is three queries and
+holds at most BOARD_DETAIL_TASKS_PER_LIST tasks per list.
 """
 
 from collections import defaultdict
 from datetime import UTC, datetime
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
@@ -32,7 +34,8 @@ from ninja.renderers import JSONRenderer
 from platform_core.auth import Actor
 from platform_core.cache import board_detail_cache
 from platform_core.errors import NotFound
-from platform_core.pagination import PageResult, paginate
+from platform_core.pagination import PageResult, encode_cursor, paginate
+from tenant_apps.boards import ranking
 from tenant_apps.boards.models import PRIORITY_RANK, Board, Comment, Task, TaskList
 
 # Tasks without a due date sort after every dated one in `ordering=due_at`.
@@ -108,26 +111,64 @@ def boards_page(*, limit: int, cursor: str | None) -> PageResult:
 def board_detail(actor: Actor, board_id: UUID) -> Board:
     """The board with `board.ordered_lists`, each with `ordered_tasks`, positions set.
 
-    Three queries whatever the size, an empty board included (board, lists,
-    tasks by the denormalised board_id): no nested prefetch, which would skip
-    the tasks query for a board without lists. They bypass the ORM cache: the
-    rendered detail (board_detail_json) is this read's cache, and it must be
-    built from the database, never from a query-cache entry a racing reader
-    may have left stale.
+    Bounded: each list carries at most BOARD_DETAIL_TASKS_PER_LIST tasks (its
+    first ones), its `task_count`, and `tasks_next_cursor`, a GET /tasks cursor
+    (ordering `position`) after the last included task when some were left
+    out (None otherwise).
+
+    Three queries whatever the size, an empty board included: the board, its
+    lists with their task counts, and the first tasks of each list (a LATERAL
+    join reading at most the limit per list from the (list, rank) index). They
+    bypass the ORM cache: the rendered detail (board_detail_json) is this
+    read's cache, and it must be built from the database, never from a
+    query-cache entry a racing reader may have left stale.
     """
+    per_list = settings.BOARD_DETAIL_TASKS_PER_LIST
     board = Board.objects.nocache().filter(id=board_id).first()
     if board is None:
         raise NotFound("No such board.")
-    board.ordered_lists = list(TaskList.objects.nocache().filter(board_id=board.id).order_by("rank"))
+    task_count = SubqueryCount(Task.objects.filter(list_id=OuterRef("id")).order_by().values("pk"))
+    board.ordered_lists = list(
+        TaskList.objects.nocache()
+        .filter(board_id=board.id)
+        .annotate(task_count=task_count)
+        .order_by("rank")
+    )
     tasks_by_list: dict[UUID, list[Task]] = defaultdict(list)
-    for task in Task.objects.nocache().filter(board_id=board.id).order_by("list_id", "rank"):
+    for task in Task.objects.raw(_FIRST_TASKS_SQL, [per_list, board.id]):
         tasks_by_list[task.list_id].append(task)
     for list_position, task_list in enumerate(board.ordered_lists):
         task_list.position = list_position
         task_list.ordered_tasks = tasks_by_list.get(task_list.id, [])
         for task_position, task in enumerate(task_list.ordered_tasks):
             task.position = task_position
+        task_list.tasks_next_cursor = None
+        if task_list.task_count > len(task_list.ordered_tasks):
+            last = task_list.ordered_tasks[-1] if task_list.ordered_tasks else None
+            # The keys of TASK_ORDERINGS["position"] for the last included task
+            # (none included: a limit of 0, the cursor starts before the list).
+            values = (
+                [board.id, task_list.rank, task_list.id, last.rank, last.id]
+                if last
+                else [board.id, task_list.rank, task_list.id, ranking.LOW - 1, _NIL_UUID]
+            )
+            task_list.tasks_next_cursor = encode_cursor(values, TASK_ORDERINGS["position"])
     return board
+
+
+_TASK_TABLE = Task._meta.db_table
+_LIST_TABLE = TaskList._meta.db_table
+# The first N tasks of every list of a board, in (list, rank) order: per list an
+# index range scan on the unique (list_id, rank) index, stopped after N rows.
+_FIRST_TASKS_SQL = f"""
+    SELECT t.* FROM "{_LIST_TABLE}" l
+    CROSS JOIN LATERAL (
+        SELECT * FROM "{_TASK_TABLE}" tt WHERE tt.list_id = l.id ORDER BY tt.rank LIMIT %s
+    ) t
+    WHERE l.board_id = %s
+    ORDER BY t.list_id, t.rank
+"""
+_NIL_UUID = UUID(int=0)
 
 
 def board_detail_json(actor: Actor, board_id: UUID) -> bytes:

@@ -19,11 +19,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from platform_core.auth import Actor
-from platform_core.errors import Conflict, InvalidInput, NotFound
+from platform_core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shared_apps.orgs.selectors import is_member
 from tenant_apps.audit.services import audit_record, diff, snapshot
 from tenant_apps.boards import ranking
@@ -63,6 +64,17 @@ def _ensure_member(actor: Actor, user_id: UUID | None) -> None:
         raise InvalidInput(
             "The assignee is not a member of this organization.", loc=["body", "assignee_id"]
         )
+
+
+def _place(siblings, item, position: int | None, *, capacity: int | None = None, noun: str = ""):
+    """ranking.place; a full container (checked under the caller's lock on it,
+    so concurrent creates cannot overshoot) is 403 quota_exceeded."""
+    try:
+        return ranking.place(siblings, item, position, capacity=capacity)
+    except ranking.Full as full:
+        raise Forbidden(
+            f"Limit reached: at most {full.capacity} {noun}.", code="quota_exceeded"
+        ) from None
 
 
 def _lock_board(board_id: UUID) -> Board:
@@ -163,7 +175,13 @@ def list_create(*, actor: Actor, board: Board, name: str, position: int | None =
     """A new list at `position` (0-based, clamped; default: the end) of the board."""
     board = _lock_board(board.id)
     task_list = TaskList(board=board, name=name)
-    task_list.position, task_list.rank = ranking.place(board.lists.all(), task_list, position)
+    task_list.position, task_list.rank = _place(
+        board.lists.all(),
+        task_list,
+        position,
+        capacity=settings.MAX_LISTS_PER_BOARD,
+        noun="lists per board",
+    )
     task_list.save()
     audit_record(
         actor_id=actor.user_id,
@@ -255,7 +273,13 @@ def task_create(
         due_at=due_at,
         created_by=actor.user_id,
     )
-    task.position, task.rank = ranking.place(task_list.tasks.all(), task, position)
+    task.position, task.rank = _place(
+        task_list.tasks.all(),
+        task,
+        position,
+        capacity=settings.MAX_TASKS_PER_LIST,
+        noun="tasks per list",
+    )
     task.save()
     audit_record(
         actor_id=actor.user_id,
@@ -344,7 +368,8 @@ def task_reopen(*, actor: Actor, task: Task) -> Task:
 def task_move(*, actor: Actor, task: Task, to_list: TaskList, position: int | None = None) -> Task:
     """Move to `position` (0-based, clamped; default: the end) of `to_list`, a
     list of the same board (422 otherwise). Within one list, `position` is the
-    index after the move. Writes one row unless the list must be renumbered."""
+    index after the move. Writes one row unless a window of the list must be
+    renumbered (tenant_apps.boards.ranking)."""
     if to_list.board_id != task.board_id:
         raise InvalidInput("The list belongs to another board.", loc=["body", "list_id"])
     lists = _lock_lists(task.list_id, to_list.id)
@@ -353,7 +378,14 @@ def task_move(*, actor: Actor, task: Task, to_list: TaskList, position: int | No
         raise Conflict("The task was moved meanwhile; try again.", code="stale_write")
     to_list = lists[to_list.id]
     before = snapshot(task, TASK_FIELDS)
-    index, rank = ranking.place(to_list.tasks.all(), task, position)
+    index, rank = _place(
+        to_list.tasks.all(),
+        task,
+        position,
+        # a move within the list adds nothing; one into another list must fit
+        capacity=None if task.list_id == to_list.id else settings.MAX_TASKS_PER_LIST,
+        noun="tasks per list",
+    )
     if task.list_id == to_list.id and index == task.position:
         return task
     task.list, task.rank, task.position = to_list, rank, index
