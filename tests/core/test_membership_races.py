@@ -141,7 +141,8 @@ def test_admin_demotion_races_owner_promotion(world):
     admin may not touch an owner: 409). X ends an owner either way, and no
     event ever shows the admin changing an owner's role."""
     a = world.a
-    seen = set()
+    seen: dict = {}
+    bad: list = []
     users = []
     for _ in range(ROUNDS):
         x = make_user(unique_email("x"))
@@ -151,28 +152,34 @@ def test_admin_demotion_races_owner_promotion(world):
             lambda x=x: client(world, a, a.admin).patch(f"/members/{x.id}", {"role": "member"}),
             lambda x=x: client(world, a, a.owner).patch(f"/members/{x.id}", {"role": "owner"}),
         )
-        seen.add((demote.status_code, promote.status_code))
-        assert promote.status_code == 200, promote.content
-        # 409: the promotion committed between the demotion's read and its lock;
-        # 403: it had committed before the demotion request even read X (plain serial order)
-        assert demote.status_code in (200, 403, 409), demote.content
-        assert role_of(a.org, x) == "owner"
+        key = (demote.status_code, promote.status_code)
+        seen[key] = seen.get(key, 0) + 1
+        final = role_of(a.org, x)
         changes = [
             (e.actor_id, e.changes["role"])
             for e in events(a, action="member.role_changed", target_id=x.id)
         ]
         if demote.status_code == 200:  # demote, then promote
-            assert changes == [
+            expected = [
                 (a.admin.id, {"from": "admin", "to": "member"}),
                 (a.owner.id, {"from": "member", "to": "owner"}),
             ]
-        else:  # promote, then the admin's demotion is refused (on the locked row: 409)
-            assert demote.json()["code"] in ("membership_changed", "forbidden")
-            assert changes == [(a.owner.id, {"from": "admin", "to": "owner"})]
-        # cleanup: the owner steps X down, so acme keeps one owner for other tests
+        else:  # promote, then the admin's demotion is refused
+            expected = [(a.owner.id, {"from": "admin", "to": "owner"})]
+        # 409: the promotion committed between the demotion's read and its lock;
+        # 403: it had committed before the demotion request even read X (plain serial order)
+        if (
+            promote.status_code != 200
+            or demote.status_code not in (200, 403, 409)
+            or final != "owner"
+            or changes != expected
+        ):
+            bad.append((key, final, changes))
+        # cleanup: the owner removes X (acme keeps its one seeded owner for other tests)
         assert client(world, a, a.owner).delete(f"/members/{x.id}").status_code == 204
     assert_globex_untouched(world, users)
-    print("outcomes (demote, promote):", sorted(seen))
+    print(f"outcomes (demote, promote) over {ROUNDS} rounds:", seen)
+    assert bad == [], f"{len(bad)} bad outcomes: {bad}"
 
 
 def test_admins_demoting_each_other(world):
@@ -351,3 +358,82 @@ def test_operator_demotions_keep_the_last_owner(world, two_owner_org):
         assert sorted(results) == ["last_owner", "ok"]
         assert Membership.objects.filter(organization=org, role="owner").count() == 1
         Membership.objects.filter(organization=org).update(role="owner")  # setup for the next round
+
+
+# --- the same races against a real server (granian, its own processes) -------------------
+
+
+@pytest.fixture
+def granian(world):
+    """granian serving the app (proof.harness.Server) on the test database and
+    Redis, signing keys shared, so rows committed here are what it serves."""
+    from django.conf import settings
+
+    from proof.harness import Server, app_env
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = app_env(
+        url,
+        settings.REDIS_URL,
+        CACHE_REDIS_URL=settings.CACHE_REDIS_URL,
+        SECRET_KEY=settings.SECRET_KEY,
+        JWT_SIGNING_KEY=settings.NINJA_JWT["SIGNING_KEY"],
+    )
+    server = Server(env, workers=1).start()
+    yield server
+    server.stop()
+
+
+def test_real_server_role_change_races_leave_and_double_removal(world, granian):
+    """The reported 500 (`Save with update_fields did not affect any rows`) and
+    the double `member.removed`, reproduced over HTTP against granian."""
+    from proof.harness import http
+
+    a = world.a
+
+    def call(user, method, path, body=None):
+        return http(granian.url, method, path, host=a.host, token=world.token(user), body=body)[0]
+
+    seen: dict = {}
+    bad: list = []  # every round's departure from the contract (all rounds run: before/after figures)
+    for n in range(ROUNDS):
+        x = make_user(unique_email("leaver"))
+        add_member(a.org, x, "member")
+        owner_token, x_token = world.token(a.owner), world.token(x)
+        for token in (owner_token, x_token):  # warm the auth caches: an even start
+            assert http(granian.url, "GET", "/org", host=a.host, token=token)[0] == 200
+        change, leave = race(
+            lambda x=x, t=owner_token: http(
+                granian.url,
+                "PATCH",
+                f"/members/{x.id}",
+                host=a.host,
+                token=t,
+                body={"role": "admin"},
+            )[0],
+            lambda x=x, t=x_token: http(
+                granian.url, "DELETE", f"/members/{x.id}", host=a.host, token=t
+            )[0],
+        )
+        key = ("change/leave", change, leave)
+        seen[key] = seen.get(key, 0) + 1
+        removed = len(events(a, action="member.removed", target_id=x.id))
+        changed = len(events(a, action="member.role_changed", target_id=x.id))
+        if change not in (200, 404) or leave != 204 or removed != 1 or changed != (change == 200):
+            bad.append((n, key, f"removed events {removed}, role events {changed}"))
+
+        y = make_user(unique_email("removed"))
+        add_member(a.org, y, "member")
+        first, second = race(
+            lambda y=y: call(a.owner, "DELETE", f"/members/{y.id}"),
+            lambda y=y: call(a.admin, "DELETE", f"/members/{y.id}"),
+        )
+        key = ("remove/remove", *sorted((first, second)))
+        seen[key] = seen.get(key, 0) + 1
+        removed = len(events(a, action="member.removed", target_id=y.id))
+        if sorted((first, second)) != [204, 404] or removed != 1:
+            bad.append((n, key, f"removed events {removed}"))
+    print(f"outcomes over {ROUNDS} rounds:", seen)
+    assert bad == [], f"{len(bad)} bad outcomes: {bad}"
+    assert "Traceback" not in granian.log_tail(20000)
