@@ -285,3 +285,83 @@ def test_accept_races_the_inviters_removal(api, world):
             organization=a.org, user=invitee
         ).delete()  # setup for the next round
     print("outcomes (remove, accept):", sorted(outcomes))
+
+
+@pytest.fixture
+def granian(world):
+    """granian serving the app (proof.harness.Server) on the test database and
+    Redis, signing keys shared, so rows committed here are what it serves."""
+    from django.conf import settings
+
+    from proof.harness import Server, app_env
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = app_env(
+        url,
+        settings.REDIS_URL,
+        CACHE_REDIS_URL=settings.CACHE_REDIS_URL,
+        SECRET_KEY=settings.SECRET_KEY,
+        JWT_SIGNING_KEY=settings.NINJA_JWT["SIGNING_KEY"],
+    )
+    server = Server(env, workers=1).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_server_removed_admins_invite_is_dead(world, granian):
+    """The reported attack over HTTP against granian: an admin invites an
+    accomplice as admin, is removed (then, second case, demoted to member),
+    and the accomplice tries the token. Before the fix: 200, an admin joined."""
+    from proof.harness import http
+    from shared_apps.orgs.models import Membership
+
+    a = world.a
+    results = {}
+    for how in ("removed", "demoted"):
+        admin = make_user(unique_email("rogue-admin"))
+        add_member(a.org, admin, "admin")
+        email = unique_email("accomplice")
+        accomplice = make_user(email)
+        status, _, body = http(
+            granian.url,
+            "POST",
+            "/invites",
+            host=a.host,
+            token=world.token(admin),
+            body={"email": email, "role": "admin"},
+        )
+        assert status == 201, body
+        token = token_of(body["id"])
+        if how == "removed":
+            step = http(
+                granian.url,
+                "DELETE",
+                f"/members/{admin.id}",
+                host=a.host,
+                token=world.token(a.owner),
+            )
+        else:
+            step = http(
+                granian.url,
+                "PATCH",
+                f"/members/{admin.id}",
+                host=a.host,
+                token=world.token(a.owner),
+                body={"role": "member"},
+            )
+        assert step[0] in (200, 204), step
+        status, _, answer = http(
+            granian.url,
+            "POST",
+            "/invites/accept",
+            host=a.host,
+            token=world.token(accomplice),
+            body={"token": token},
+        )
+        results[how] = (status, answer.get("code") if isinstance(answer, dict) else answer)
+        joined = Membership.objects.filter(organization=a.org, user=accomplice).exists()
+        assert joined == (status == 200)
+    print("accept after the inviter was removed / demoted:", results)
+    assert results == {"removed": (410, "invite_revoked"), "demoted": (410, "invite_revoked")}
