@@ -287,6 +287,40 @@ def test_accept_races_the_inviters_removal(api, world):
     print("outcomes (remove, accept):", sorted(outcomes))
 
 
+@pytest.mark.django_db(transaction=True)
+def test_invite_creation_races_the_inviters_removal(world):
+    """The inviter creates an invite while the owner removes them: either the
+    removal comes first (the creation is refused: 403 not a member, or 409 if
+    removed between its read and its lock) or the invite is created and then
+    revoked by the removal. Never a live invite from a removed inviter."""
+    from tenant_apps.invites.models import Invite
+
+    a = world.a
+    outcomes: dict = {}
+    for _ in range(ROUNDS):
+        inviter = make_user(unique_email("inviter"))
+        add_member(a.org, inviter, "admin")
+        remover = ApiClient(a.host, token=world.token(a.owner))
+        creator = ApiClient(a.host, token=world.token(inviter))
+        for c in (remover, creator):  # warm the auth caches: an even start
+            assert c.get("/org").status_code == 200
+        removed, created = race(
+            lambda c=remover, i=inviter: c.delete(f"/members/{i.id}"),
+            lambda c=creator: c.post("/invites", {"email": unique_email("guest"), "role": "admin"}),
+        )
+        key = (removed.status_code, created.status_code)
+        outcomes[key] = outcomes.get(key, 0) + 1
+        assert removed.status_code == 204, removed.content
+        assert created.status_code in (201, 403, 409), created.content
+        with tenant_context(a.org):
+            mine = list(Invite.objects.filter(invited_by=inviter.id))
+        assert [i.state for i in mine] == (["revoked"] if created.status_code == 201 else [])
+        for row in mine:
+            assert row.revoke_reason == "inviter_removed"
+            assert len(_revoked_events(a.org, row.id)) == 1
+    print(f"outcomes (remove, create) over {ROUNDS} rounds:", outcomes)
+
+
 @pytest.fixture
 def granian(world):
     """granian serving the app (proof.harness.Server) on the test database and
