@@ -109,6 +109,16 @@ def authorize(actor, action: Action, obj: Any = None) -> None:
         raise Forbidden(f"Your role may not {action.value.replace('.', ' ').replace('_', ' ')}.")
 
 
+def may_invite(inviter_role: str | None, role: str) -> bool:
+    """May a member with `inviter_role` invite (make) someone `role`?
+
+    Managers invite; only an owner may invite an owner. Also re-checked when
+    an invite is accepted, and when the inviter's role changes or they leave:
+    their pending invites that fail it are revoked.
+    """
+    return inviter_role in MATRIX[Action.INVITE_CREATE].roles and (role != OWNER or inviter_role == OWNER)
+
+
 def check_member_change(actor, target, new_role: str | None = None) -> None:
     """Role-change and removal rules that depend on the target member.
 

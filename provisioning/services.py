@@ -33,7 +33,11 @@ from shared_apps.orgs.models import (
     Role,
     new_schema_name,
 )
-from shared_apps.orgs.services import ensure_owner_remains
+from shared_apps.orgs.services import (
+    member_add_as_operator,
+    member_remove_as_operator,
+    member_set_role_as_operator,
+)
 from shared_apps.orgs.validation import validate_slug
 
 log = logging.getLogger("provisioning")
@@ -511,11 +515,9 @@ def domain_remove(*, domain: Domain, actor_id, via: str = "admin") -> None:
 def membership_add(
     *, org: Organization, user: User, role: str, actor_id, via: str = "admin"
 ) -> Membership:
-    if role not in Role.values:
-        raise InvalidInput("Unknown role.", loc=["role"])
-    if Membership.objects.filter(organization=org, user=user).exists():
-        raise Conflict("Already a member.", code="already_member")
-    membership = Membership.objects.create(organization=org, user=user, role=role)
+    """Through the one membership writer (shared_apps.orgs.services): organization
+    lock, 409 `already_member`, the organization's audit event; plus the PlatformEvent."""
+    membership = member_add_as_operator(org=org, user_id=user.id, role=role, actor_id=actor_id, via=via)
     platform_event(
         actor_id=actor_id,
         action="member.added",
@@ -529,15 +531,13 @@ def membership_add(
 def membership_set_role(
     *, membership: Membership, role: str, actor_id, via: str = "admin"
 ) -> Membership:
-    if role not in Role.values:
-        raise InvalidInput("Unknown role.", loc=["role"])
-    current = Membership.objects.select_for_update().get(id=membership.id)
-    if current.role == role:
+    """Locked re-read (404 if gone), last-owner rule (409), one audit event in the
+    organization and one PlatformEvent; nothing written when the role is unchanged."""
+    current, before = member_set_role_as_operator(
+        membership=membership, role=role, actor_id=actor_id, via=via
+    )
+    if before == role:
         return current
-    ensure_owner_remains(current, verb="demoted")
-    before = current.role
-    current.role = role
-    current.save(update_fields=["role"])
     platform_event(
         actor_id=actor_id,
         action="member.role_changed",
@@ -549,12 +549,12 @@ def membership_set_role(
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor_id, via: str = "admin") -> None:
-    current = Membership.objects.select_for_update().get(id=membership.id)
-    ensure_owner_remains(current, verb="removed")
-    current.delete()
+    """Locked re-read (404 if already removed), last-owner rule (409), one audit
+    event in the organization and one PlatformEvent."""
+    removed = member_remove_as_operator(membership=membership, actor_id=actor_id, via=via)
     platform_event(
         actor_id=actor_id,
         action="member.removed",
-        org=current.organization,
-        changes={"user_id": str(current.user_id), "role": current.role, "via": via},
+        org=removed.organization,
+        changes={"user_id": str(removed.user_id), "role": removed.role, "via": via},
     )

@@ -137,9 +137,28 @@ def logout(*, user_id: str, raw_refresh: str) -> None:
 
 
 @transaction.atomic
-def user_deactivate(*, user: User) -> None:
-    """Deactivated users' tokens stop working at once (the auth cache is invalidated)."""
+def user_deactivate(*, user: User, actor_id=None) -> None:
+    """Deactivated users' tokens stop working at once (the auth cache is invalidated),
+    and the pending invites they made, in every organization they belong to,
+    are revoked (`invite.revoked`, reason `inviter_inactive`), all in this
+    transaction. Invite and audit tables are not cached by cacheops, so
+    switching schemas inside the transaction is safe here."""
+    from django_tenants.utils import schema_context
+
+    from shared_apps.orgs.models import Membership, OrgStatus
+    from tenant_apps.invites.services import invites_revoke_for_inviter
+
     user.is_active = False
     user.save(update_fields=["is_active"])
     for session in AuthSession.objects.select_for_update().filter(user=user, revoked_at__isnull=True):
         session_revoke(session=session, reason="deactivated")
+    schemas = (
+        Membership.objects.filter(user=user, organization__status__in=[OrgStatus.ACTIVE, OrgStatus.SUSPENDED])
+        .order_by("organization_id")
+        .values_list("organization__schema_name", flat=True)
+    )
+    for schema_name in list(schemas):
+        with schema_context(schema_name):
+            invites_revoke_for_inviter(
+                inviter_id=user.id, inviter_role=None, actor_id=actor_id, reason="inviter_inactive"
+            )

@@ -12,7 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template import RequestContext, Template
 from django.utils.html import format_html
 
@@ -24,7 +24,8 @@ from platform_core.admin_access import (
 )
 from platform_core.errors import AppError
 from provisioning import services
-from shared_apps.orgs.models import Domain, Membership, Organization, OrgStatus, PlatformEvent, Role
+from shared_apps.orgs.models import Domain, Membership, Organization, OrgStatus, PlatformEvent
+from shared_apps.orgs.services import member_change_allowed
 
 LIVE = (OrgStatus.ACTIVE, OrgStatus.SUSPENDED)
 
@@ -196,14 +197,14 @@ class MembershipForm(forms.ModelForm):
             ).order_by("slug")
 
     def clean(self):
+        """A friendly form error for the rules of the membership service (the
+        last owner stays); the service checks them again under its lock."""
         cleaned = super().clean()
-        instance = self.instance
-        if instance.pk and instance.role == Role.OWNER and cleaned.get("role") != Role.OWNER:
-            owners = Membership.objects.filter(
-                organization_id=instance.organization_id, role=Role.OWNER
-            ).count()
-            if owners <= 1:
-                raise forms.ValidationError("The last owner cannot be demoted.")
+        if self.instance.pk and cleaned.get("role"):
+            try:
+                member_change_allowed(membership=self.instance, role=cleaned["role"])
+            except AppError as exc:
+                raise forms.ValidationError(exc.detail) from None
         return cleaned
 
     def validate_unique(self):
@@ -221,6 +222,24 @@ class MembershipAdmin(OperatorAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ("organization", "user", "joined_at") if obj else ()
+
+    def _refused(self, request, exc: AppError):
+        """A change the membership service refused under its lock (the last owner,
+        a membership removed meanwhile): a message, nothing written."""
+        self.message_user(request, f"Nothing changed: {exc.detail}", messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except AppError as exc:
+            return self._refused(request, exc)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except AppError as exc:
+            return self._refused(request, exc)
 
     def save_model(self, request, obj, form, change):
         if change:

@@ -6,14 +6,14 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from platform_core.auth import Actor, AuthUser
 from platform_core.errors import Conflict, Forbidden, Gone, NotFound
 from platform_core.jobs import defer
-from platform_core.permissions import OWNER, Action, authorize
-from shared_apps.accounts.models import normalize_email
+from platform_core.permissions import OWNER, Action, authorize, may_invite
+from shared_apps.accounts.models import User, normalize_email
 from shared_apps.orgs.models import Membership, Organization
 from tenant_apps.audit.services import audit_record, diff
 from tenant_apps.invites.models import Invite, InviteState
@@ -27,11 +27,22 @@ def token_hash(token: str) -> str:
 
 
 def check_invite_role(actor: Actor, role: str) -> None:
-    """Same rule as role changes (platform_core.permissions.check_member_change):
-    managers invite; only an owner may make (invite) an owner."""
+    """Same rule as role changes (platform_core.permissions.may_invite):
+    managers invite; only an owner may make (invite) an owner.
+
+    Inside the caller's transaction the actor's role is read again under the
+    organization's membership lock (shared_apps.orgs.services), so an invite
+    cannot be created by someone being demoted or removed at that moment
+    (their removal revokes their pending invites; this one would escape it).
+    """
     authorize(actor, Action.INVITE_CREATE)
     if role == OWNER and actor.role != OWNER:
         raise Forbidden("Only an owner may make someone an owner.")
+    if connection.in_atomic_block:
+        from shared_apps.orgs.services import member_role_locked
+
+        if not may_invite(member_role_locked(org_id=actor.org_id, user_id=actor.user_id), role):
+            raise Conflict("Your role changed meanwhile; nothing was done.", code="membership_changed")
 
 
 @transaction.atomic
@@ -97,13 +108,32 @@ def invite_revoke(*, actor: Actor, invite: Invite) -> Invite:
     return invite
 
 
+def inviter_may_still_invite(invite: Invite, *, org_id) -> bool:
+    """Does the invite's inviter still hold the right to make it (an active user,
+    a member whose current role may invite that role)? Invites without a
+    recorded inviter are not judged by it."""
+    if invite.invited_by is None:
+        return True
+    if not User.objects.filter(id=invite.invited_by, is_active=True).exists():
+        return False
+    role = Membership.objects.filter(organization_id=org_id, user_id=invite.invited_by).values_list("role", flat=True).first()
+    return may_invite(role, invite.role)
+
+
 @transaction.atomic
 def invite_accept(*, user: AuthUser, org: Organization, token: str) -> Membership:
     """The signed-in `user` joins `org` with the invite's role.
 
     Order of checks: unknown token 404; used, revoked or expired 410; another
-    email 403; already a member 409 (the invite stays pending).
+    email 403; inviter no longer allowed to make this invite 410 (their pending
+    invites are revoked when that happens; this re-check covers the races);
+    already a member 409 (the invite stays pending).
+    Locks: the organization's membership lock first, then the invite (the order
+    every membership change uses).
     """
+    from shared_apps.orgs.services import lock_org_memberships, member_add
+
+    lock_org_memberships(org.id)
     invite = Invite.objects.select_for_update().filter(token_hash=token_hash(token)).first()
     if invite is None:
         raise NotFound("No such invite.", code="invite_not_found")
@@ -112,12 +142,14 @@ def invite_accept(*, user: AuthUser, org: Organization, token: str) -> Membershi
         raise Gone(f"This invite is {'used' if status == 'accepted' else status}.", code=f"invite_{status}")
     if normalize_email(user.email) != invite.email:
         raise Forbidden("This invite is for another email address.", code="invite_email_mismatch")
-    if Membership.objects.filter(organization_id=org.id, user_id=user.id).exists():
-        raise Conflict("You are already a member of this organization.", code="already_member")
+    if not inviter_may_still_invite(invite, org_id=org.id):
+        raise Gone("This invite was revoked: its inviter can no longer make it.", code="invite_revoked")
     try:
         with transaction.atomic():
-            membership = Membership.objects.create(organization_id=org.id, user_id=user.id, role=invite.role)
+            membership = member_add(org_id=org.id, user_id=user.id, role=invite.role)
     except IntegrityError:  # joined concurrently
+        raise Conflict("You are already a member of this organization.", code="already_member") from None
+    except Conflict:
         raise Conflict("You are already a member of this organization.", code="already_member") from None
 
     invite.state = InviteState.ACCEPTED
@@ -129,6 +161,41 @@ def invite_accept(*, user: AuthUser, org: Organization, token: str) -> Membershi
         changes={**diff({"status": "pending"}, {"status": "accepted"}), "user_id": str(user.id), "role": invite.role},
     )
     return membership
+
+
+def invites_revoke_for_inviter(*, inviter_id, inviter_role: str | None, actor_id, reason: str) -> list[Invite]:
+    """Revoke the live pending invites made by `inviter_id` that `inviter_role`
+    (None: no longer a member, or deactivated) may not make, each with its
+    `invite.revoked` event carrying `reason` (inviter_removed, inviter_left,
+    inviter_demoted, inviter_inactive).
+
+    Runs in the current schema inside the caller's transaction (the membership
+    change or the deactivation), after the membership lock.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("invites_revoke_for_inviter must run inside the caller's transaction")
+    now = timezone.now()
+    pending = Invite.objects.select_for_update().filter(
+        invited_by=inviter_id, state=InviteState.PENDING, expires_at__gt=now
+    ).order_by("id")
+    revoked = []
+    for invite in pending:
+        if inviter_role is not None and may_invite(inviter_role, invite.role):
+            continue
+        invite.state = InviteState.REVOKED
+        invite.revoked_at = now
+        invite.revoked_by = actor_id
+        invite.revoke_reason = reason
+        invite.save(update_fields=["state", "revoked_at", "revoked_by", "revoke_reason"])
+        audit_record(
+            actor_id=actor_id, action="invite.revoked", target_type="invite", target_id=invite.id,
+            changes={
+                **diff({"status": "pending"}, {"status": "revoked"}),
+                "email": invite.email, "reason": reason, "inviter_id": str(inviter_id),
+            },
+        )
+        revoked.append(invite)
+    return revoked
 
 
 def invite_mark_email_sent(*, invite: Invite) -> None:
