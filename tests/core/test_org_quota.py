@@ -111,6 +111,29 @@ def test_invalid_input_is_422_before_any_quota(api, world, settings):
     assert _create(api, user, "valid-after-422").status_code == 201
 
 
+def test_a_creation_stuck_behind_the_users_lock_is_429_not_503(api, world, settings, monkeypatch):
+    """Another transaction holds this user's quota lock: the request waits at most
+    ORG_QUOTA_LOCK_TIMEOUT, then answers 429 with Retry-After (not a 503 or 500)."""
+    import psycopg
+    from django.db import connection
+
+    from provisioning import services
+
+    settings.ORG_CREATE_RATE = 100
+    monkeypatch.setattr(services, "ORG_QUOTA_LOCK_TIMEOUT", "300ms")
+    user = make_user(unique_email())
+    params = {k: v for k, v in connection.get_connection_params().items()
+              if k not in ("context", "cursor_factory", "prepare_threshold")}
+    with psycopg.connect(**params) as holder:
+        holder.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                       [services.ORG_QUOTA_LOCK_CLASS, str(user.id)])
+        r = _create(api, user, "stuck-behind")
+        assert r.status_code == 429, r.content
+        assert r["Retry-After"] == "5" and "being created" in r.json()["detail"]
+    # lock released: the same request goes through, and the failed wait left nothing behind
+    assert _create(api, user, "stuck-behind").status_code == 201
+
+
 # --- against a real server ------------------------------------------------------------------
 
 from tests.faults.conftest import golden_pg, pg, redis_server, servers  # noqa: E402, F401 - fixtures
