@@ -353,3 +353,21 @@ LIVE_HEARTBEAT_SECONDS = env_int("LIVE_HEARTBEAT_SECONDS", 15)
 LIVE_RECHECK_SECONDS = float(env("LIVE_RECHECK_SECONDS", "1"))
 LIVE_MAX_STREAMS_PER_USER = env_int("LIVE_MAX_STREAMS_PER_USER", 20)
 LIVE_STREAM_STALE_SECONDS = env_int("LIVE_STREAM_STALE_SECONDS", 30)
+
+# --- Quotas (hardening) -------------------------------------------------------------
+# Organizations: a user may own or have created at most MAX_ORGS_PER_USER live
+# (not deleted) organizations (403 quota_exceeded), and create at most
+# ORG_CREATE_RATE per ORG_CREATE_RATE_WINDOW seconds (429 + Retry-After).
+MAX_ORGS_PER_USER = env_int("MAX_ORGS_PER_USER", 10)
+ORG_CREATE_RATE = env_int("ORG_CREATE_RATE", 5)
+ORG_CREATE_RATE_WINDOW = env_int("ORG_CREATE_RATE_WINDOW", 3600)
+# Invites: per organization, at most INVITE_RATE_PER_ORG per INVITE_RATE_WINDOW
+# seconds (Redis counter; not enforced while Redis is down). Per address and
+# organization (counted in PostgreSQL, so it holds without Redis): at most
+# INVITE_EMAILS_PER_ADDRESS invites (each one email) per INVITE_EMAILS_WINDOW
+# seconds, and none within INVITE_RESEND_COOLDOWN seconds of the previous one.
+INVITE_RATE_PER_ORG = env_int("INVITE_RATE_PER_ORG", 50)
+INVITE_RATE_WINDOW = env_int("INVITE_RATE_WINDOW", 3600)
+INVITE_EMAILS_PER_ADDRESS = env_int("INVITE_EMAILS_PER_ADDRESS", 3)
+INVITE_EMAILS_WINDOW = env_int("INVITE_EMAILS_WINDOW", 86400)
+INVITE_RESEND_COOLDOWN = env_int("INVITE_RESEND_COOLDOWN", 60)

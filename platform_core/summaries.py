@@ -26,7 +26,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 from django_tenants.utils import get_public_schema_name
 
-from platform_core.emails import org_base_url, send_templated_email
+from platform_core.emails import org_base_url, quoted, send_templated_email
 from platform_core.jobs import FAILURE_TTL, SCHEMA_META, MissingTenant, get_queue, retry_policy
 from platform_core.models import SummarySent
 
@@ -135,7 +135,7 @@ def _send_once(*, user, org, day: date, digest: dict, base_url: str) -> bool:
         send_templated_email(
             to=user.email,
             template="summaries/daily_summary",
-            context={"name": user.name, "org_name": org.name, "day": day, "org_url": base_url, **digest},
+            context={"name": user.name, "org_name": quoted(org.name), "day": day, "org_url": base_url, **digest},
         )
     return True
 

@@ -20,9 +20,11 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from platform_core.errors import Conflict, InvalidInput, NotFound
+from platform_core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from platform_core.throttle import check_rate
 from shared_apps.accounts.models import User, normalize_email
 from shared_apps.orgs.models import (
     Domain,
@@ -38,7 +40,7 @@ from shared_apps.orgs.services import (
     member_remove_as_operator,
     member_set_role_as_operator,
 )
-from shared_apps.orgs.validation import validate_slug
+from shared_apps.orgs.validation import validate_org_name, validate_slug
 
 log = logging.getLogger("provisioning")
 
@@ -223,23 +225,90 @@ def _org_materialize(
     return org
 
 
+# Class id of the per-user organization-quota lock: pg_advisory_xact_lock(int, int)
+# keys never collide with the one-bigint keys above.
+ORG_QUOTA_LOCK_CLASS = 740_126
+ORG_QUOTA_LOCK_TIMEOUT = "10s"
+
+
+def _org_quota_lock(user_id) -> None:
+    """Serialise one user's organization creations until the transaction ends.
+
+    Waits at most ORG_QUOTA_LOCK_TIMEOUT (then 429), so piled-up creations by
+    one user never hold database connections for long.
+    """
+    from django.db import OperationalError, connection
+
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('lock_timeout')")
+            previous = cursor.fetchone()[0]
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [ORG_QUOTA_LOCK_TIMEOUT])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [ORG_QUOTA_LOCK_CLASS, str(user_id)])
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [previous])
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        raise RateLimited(5, "Another organization is being created for this account; try again shortly.") from None
+
+
+def org_quota_used(user_id) -> int:
+    """Live (not deleted) organizations `user_id` owns or created for themself."""
+    created = PlatformEvent.objects.filter(
+        action="org.created", actor_id=user_id, changes__owner_id=str(user_id)
+    ).values("organization_id")
+    return (
+        Organization.objects.filter(status__in=(OrgStatus.ACTIVE, OrgStatus.SUSPENDED))
+        .filter(Q(memberships__user_id=user_id, memberships__role=Role.OWNER) | Q(id__in=created))
+        .distinct()
+        .count()
+    )
+
+
 def org_provision(
-    *, owner: User, name: str, slug: str, actor_id=None, via: str = "api"
+    *, owner: User, name: str, slug: str, actor_id=None, via: str = "api", enforce_quota: bool = False
 ) -> Organization:
-    """Create an organization owned by `owner`; its host works when this returns."""
+    """Create an organization owned by `owner`; its host works when this returns.
+
+    `enforce_quota` (self-service creation, POST /orgs): at most ORG_CREATE_RATE
+    attempts per ORG_CREATE_RATE_WINDOW (429 + Retry-After; a Redis counter,
+    not enforced while Redis is down), and at most MAX_ORGS_PER_USER live
+    organizations owned or created by `owner` (403 `quota_exceeded`), counted
+    under a per-user lock held until commit, so concurrent creations by one
+    user never exceed it. Operators provisioning for someone skip both.
+    """
+    validate_slug(slug)
+    validate_org_name(name)
 
     def add_owner(org: Organization) -> dict:
         Membership.objects.create(user=owner, organization=org, role=Role.OWNER)
         return {}
 
-    return _org_materialize(
-        slug=slug,
-        name=name,
-        populate=add_owner,
-        actor_id=actor_id or owner.id,
-        action="org.created",
-        changes={"owner_id": str(owner.id), "via": via},
+    def materialize() -> Organization:
+        return _org_materialize(
+            slug=slug,
+            name=name,
+            populate=add_owner,
+            actor_id=actor_id or owner.id,
+            action="org.created",
+            changes={"owner_id": str(owner.id), "via": via},
+        )
+
+    if not enforce_quota:
+        return materialize()
+    check_rate(
+        f"orgs:create:{owner.id}", limit=settings.ORG_CREATE_RATE, window=settings.ORG_CREATE_RATE_WINDOW
     )
+    with transaction.atomic():
+        _org_quota_lock(owner.id)
+        limit = settings.MAX_ORGS_PER_USER
+        if org_quota_used(owner.id) >= limit:
+            raise Forbidden(
+                f"Organization limit reached: a user may own or create at most {limit} organizations.",
+                code="quota_exceeded",
+                limit=limit,
+            )
+        return materialize()
 
 
 def org_provision_for_email(

@@ -27,8 +27,11 @@ tenant_router = Router(tags=["organization"], auth=member_auth)
 
 @public_router.post("/orgs", response={201: OrgOut, 409: ErrorOut, **ERRORS_AUTH})
 def org_create(request: HttpRequest, payload: OrgCreateIn):
+    """Create an organization owned by the caller. Quotas: MAX_ORGS_PER_USER live
+    organizations owned or created (403 `quota_exceeded`), ORG_CREATE_RATE
+    creations per ORG_CREATE_RATE_WINDOW seconds (429 with Retry-After)."""
     owner = User.objects.get(id=request.auth.id)
-    org = org_provision(owner=owner, name=payload.name, slug=payload.slug)
+    org = org_provision(owner=owner, name=payload.name, slug=payload.slug, enforce_quota=True)
     return Status(201, {"id": org.id, "slug": org.slug, "name": org.name, "domain": org.primary_domain, "role": "owner"})
 
 

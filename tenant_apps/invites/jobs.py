@@ -5,7 +5,7 @@ import logging
 
 from django.db import connection, transaction
 
-from platform_core.emails import org_base_url, send_templated_email
+from platform_core.emails import org_base_url, person_name, quoted, send_templated_email
 from shared_apps.accounts.models import User
 from shared_apps.orgs.models import Organization
 from tenant_apps.invites.models import Invite, InviteState
@@ -39,8 +39,9 @@ def send_invite_email(*, invite_id: str, token: str) -> str:
             to=invite.email,
             template="invites/invite_email",
             context={
-                "org_name": org.name,
-                "inviter_name": inviter,
+                # Names are quoted and bounded, never trusted (platform_core.emails).
+                "org_name": quoted(org.name),
+                "inviter_name": person_name(inviter),
                 "role": invite.role,
                 "email": invite.email,
                 "accept_url": accept_url(org, token),

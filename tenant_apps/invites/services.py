@@ -2,17 +2,19 @@
 transaction; the invite email is deferred through the outbox (platform_core.jobs)."""
 
 import hashlib
+import math
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from platform_core.auth import Actor, AuthUser
-from platform_core.errors import Conflict, Forbidden, Gone, NotFound
+from platform_core.errors import Conflict, Forbidden, Gone, NotFound, RateLimited
 from platform_core.jobs import defer
 from platform_core.permissions import OWNER, Action, authorize, may_invite
+from platform_core.throttle import check_rate
 from shared_apps.accounts.models import User, normalize_email
 from shared_apps.orgs.models import Membership, Organization
 from tenant_apps.audit.services import audit_record, diff
@@ -20,6 +22,8 @@ from tenant_apps.invites.models import Invite, InviteState
 
 TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 256 bits, 43 characters
 SEND_EMAIL_JOB = "tenant_apps.invites.jobs.send_invite_email"
+# Class id of the per-address invite lock: pg_advisory_xact_lock(int, int).
+INVITE_ADDRESS_LOCK_CLASS = 740_127
 
 
 def token_hash(token: str) -> str:
@@ -45,14 +49,62 @@ def check_invite_role(actor: Actor, role: str) -> None:
             raise Conflict("Your role changed meanwhile; nothing was done.", code="membership_changed")
 
 
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, math.ceil((moment - now).total_seconds()))
+
+
+def _duration(seconds: int) -> str:
+    return f"{seconds // 3600} hours" if seconds % 3600 == 0 else f"{seconds} seconds"
+
+
+def check_invite_limits(*, org_id, email: str) -> None:
+    """Quotas on sending invites (429 with Retry-After), inside invite_create's transaction.
+
+    Per address and organization, from this schema's invites table (so they
+    hold with Redis down), under a lock on (schema, address) held until
+    commit: no new invite within INVITE_RESEND_COOLDOWN seconds of the last
+    one, and at most INVITE_EMAILS_PER_ADDRESS invites (one email each) per
+    INVITE_EMAILS_WINDOW seconds, revoked and replaced ones included. Per
+    organization: at most INVITE_RATE_PER_ORG invites per INVITE_RATE_WINDOW
+    seconds (a Redis counter; not enforced while Redis is down). A limit or
+    cooldown of 0 turns that rule off.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+            [INVITE_ADDRESS_LOCK_CLASS, f"{connection.schema_name}:{email}"],
+        )
+    now = timezone.now()  # after the lock: a concurrent invite to this address is visible now
+    limit, window = settings.INVITE_EMAILS_PER_ADDRESS, settings.INVITE_EMAILS_WINDOW
+    recent = list(
+        Invite.objects.filter(email=email, created_at__gt=now - timedelta(seconds=window))
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[: max(limit, 1)]
+    )
+    cooldown = settings.INVITE_RESEND_COOLDOWN
+    if recent and cooldown > 0 and recent[0] + timedelta(seconds=cooldown) > now:
+        raise RateLimited(
+            _seconds_until(recent[0] + timedelta(seconds=cooldown), now),
+            f"This address was invited less than {cooldown} seconds ago; try again later.",
+        )
+    if limit > 0 and len(recent) >= limit:
+        raise RateLimited(
+            _seconds_until(recent[limit - 1] + timedelta(seconds=window), now),
+            f"At most {limit} invites to one address per {_duration(window)}; try again later.",
+        )
+    check_rate(f"invites:org:{org_id}", limit=settings.INVITE_RATE_PER_ORG, window=settings.INVITE_RATE_WINDOW)
+
+
 @transaction.atomic
 def invite_create(*, actor: Actor, org_id, email: str, role: str) -> Invite:
-    """A new pending invite; a pending invite for the same email is replaced (revoked)."""
+    """A new pending invite; a pending invite for the same email is replaced (revoked).
+    Rate-limited per address and per organization (check_invite_limits)."""
     check_invite_role(actor, role)
     email = normalize_email(email)
     if Membership.objects.filter(organization_id=org_id, user__email__iexact=email).exists():
         raise Conflict("This person is already a member.", code="already_member")
 
+    check_invite_limits(org_id=org_id, email=email)
     now = timezone.now()
     replaced = list(
         Invite.objects.select_for_update().filter(email=email, state=InviteState.PENDING).values_list("id", flat=True)
