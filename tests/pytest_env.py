@@ -21,7 +21,9 @@ _index = int(_worker.removeprefix("gw") or 0)
 if _index >= MAX_WORKERS:
     # The controller refuses -n > 7 first (pytest_configure below); this is
     # the last line of defence, and xdist reports it as a crashed worker.
-    raise pytest.UsageError(f"at most {MAX_WORKERS} xdist workers: each takes two of Redis's 16 databases")
+    raise pytest.UsageError(
+        f"at most {MAX_WORKERS} xdist workers: each takes two of Redis's 16 databases"
+    )
 os.environ["TESTING"] = "1"
 os.environ["DB_POOL"] = "0"
 _base_redis = os.environ.get("REDIS_URL", "redis://127.0.0.1:25379/0").rsplit("/", 1)[0]
@@ -79,7 +81,10 @@ def pytest_sessionfinish(session, exitstatus):
         return
     status = session.exitstatus
     option = session.config.option
-    listing = any(getattr(option, name, False) for name in ("collectonly", "showfixtures", "show_fixtures_per_test", "markers"))
+    listing = any(
+        getattr(option, name, False)
+        for name in ("collectonly", "showfixtures", "show_fixtures_per_test", "markers")
+    )
     _run["listing_only"] = listing  # nothing is meant to run
     if listing:
         pass
@@ -99,6 +104,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if _run is None or _run.get("listing_only"):
         return
     if _run["crashed_workers"]:
-        terminalreporter.write_line("FAILED RUN: xdist workers crashed: " + "; ".join(_run["crashed_workers"]), red=True)
+        terminalreporter.write_line(
+            "FAILED RUN: xdist workers crashed: " + "; ".join(_run["crashed_workers"]), red=True
+        )
     if _run["executed"] == 0:
         terminalreporter.write_line("FAILED RUN: no test was executed", red=True)

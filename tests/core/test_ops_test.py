@@ -29,7 +29,14 @@ FAST = ["-p", "xdist.plugin", "-W", "ignore::pytest.PytestConfigWarning"]
 def _env() -> dict:
     # The outer run's per-worker settings must not leak into the inner run.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "TASKHUB_PYTEST"))}
-    for name in ("TESTING", "DB_POOL", "REDIS_URL", "DATABASE_URL", "CACHE_REDIS_URL", "DJANGO_SETTINGS_MODULE"):
+    for name in (
+        "TESTING",
+        "DB_POOL",
+        "REDIS_URL",
+        "DATABASE_URL",
+        "CACHE_REDIS_URL",
+        "DJANGO_SETTINGS_MODULE",
+    ):
         env.pop(name, None)
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     return env
@@ -54,8 +61,20 @@ def sample(tmp_path):
 def ops_test(*args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
     env = {**_env(), **(extra_env or {})}
     return subprocess.run(
-        [str(ROOT / "ops" / "test"), "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"), *FAST, *args],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            str(ROOT / "ops" / "test"),
+            "--rootdir",
+            str(ROOT),
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            *FAST,
+            *args,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -95,8 +114,23 @@ def test_the_summary_counts_executed_tests(sample, tmp_path):
     report = tmp_path / "report.json"
     env = {**_env(), "TASKHUB_PYTEST_REPORT": str(report)}
     r = subprocess.run(
-        [sys.executable, "-m", "pytest", "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"), *FAST, str(sample), "-q"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--rootdir",
+            str(ROOT),
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            *FAST,
+            str(sample),
+            "-q",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert r.returncode == 0, r.stdout[-2000:]
     run = json.loads(report.read_text())
