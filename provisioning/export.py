@@ -239,6 +239,26 @@ def _check_archive(archive: dict) -> None:
     for key in ("organization", "memberships", "tenant"):
         if key not in archive:
             raise InvalidInput(f"The archive has no {key!r}.", loc=["archive", key])
+    tenant = archive["tenant"]
+    if (
+        not isinstance(tenant, dict)
+        or not isinstance(tenant.get("models"), list)
+        or not isinstance(tenant.get("migrations", []), list)
+        or not all(
+            isinstance(b, dict) and isinstance(b.get("model"), str) for b in tenant["models"]
+        )
+        or not all(isinstance(m, str) for m in tenant.get("migrations", []))
+    ):
+        raise InvalidInput(
+            "The archive's `tenant` must hold `migrations` (names) and `models` ({model, rows}).",
+            loc=["archive", "tenant"],
+        )
+    if not isinstance(archive["memberships"], list) or not all(
+        isinstance(m, dict) for m in archive["memberships"]
+    ):
+        raise InvalidInput(
+            "The archive's `memberships` must be a list of objects.", loc=["archive", "memberships"]
+        )
     unknown = set(archive["tenant"].get("migrations", [])) - disk_tenant_migrations()
     if unknown:
         raise InvalidInput(
@@ -257,6 +277,236 @@ def _check_archive(archive: dict) -> None:
         )
     if not any(m.get("role") == Role.OWNER for m in archive["memberships"]):
         raise InvalidInput("The archive has no owner.", loc=["archive", "memberships"])
+
+
+# --- validation of imported values ------------------------------------------------------
+
+# At most this many problems are listed in one refusal.
+MAX_REPORTED_PROBLEMS = 20
+
+
+class _Problems:
+    def __init__(self):
+        self.items: list[dict] = []
+
+    def add(self, loc: list, msg: str) -> None:
+        self.items.append({"loc": ["archive", *loc], "msg": f"{_dotted(loc)}: {msg}"})
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        shown = self.items[:MAX_REPORTED_PROBLEMS]
+        more = len(self.items) - len(shown)
+        err = InvalidInput(
+            f"The archive holds {len(self.items)} invalid value(s); nothing was imported."
+            + (f" The first {len(shown)} are listed." if more else ""),
+            loc=shown[0]["loc"],
+        )
+        err.extra = {"errors": shown}
+        raise err
+
+
+def _dotted(loc: list) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _api_validators() -> dict[str, dict[str, object]]:
+    """model -> field -> the pydantic type the API's input schemas validate that field with."""
+    from pydantic import TypeAdapter
+
+    from platform_core.schemas import Email
+    from tenant_apps.boards.schemas import (
+        BoardName,
+        CommentBody,
+        ListName,
+        LongText,
+        PriorityIn,
+        TaskTitle,
+    )
+
+    return {
+        "boards.board": {"name": TypeAdapter(BoardName), "description": TypeAdapter(LongText)},
+        "boards.tasklist": {"name": TypeAdapter(ListName)},
+        "boards.task": {
+            "title": TypeAdapter(TaskTitle),
+            "description": TypeAdapter(LongText),
+            "priority": TypeAdapter(PriorityIn),
+        },
+        "boards.comment": {"body": _SchemaField(CommentBody, "body")},
+        "invites.invite": {"email": TypeAdapter(Email), "role": TypeAdapter(_role_type())},
+    }
+
+
+class _SchemaField:
+    """One field of an input schema, validated with the schema's own validators."""
+
+    def __init__(self, schema, name: str):
+        self.schema, self.name = schema, name
+
+    def validate_python(self, value):
+        return getattr(self.schema.model_validate({self.name: value}), self.name)
+
+
+def _role_type():
+    from typing import Literal
+
+    return Literal[tuple(Role.values)]
+
+
+def _pydantic_msg(exc) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        return "; ".join(e.get("msg", "invalid") for e in errors()) or "invalid"
+    return str(exc)
+
+
+def _check_value(problems: _Problems, loc: list, adapter, value) -> None:
+    from pydantic import ValidationError as PydanticError
+
+    try:
+        adapter.validate_python(value)
+    except PydanticError as exc:
+        problems.add(loc, f"{_pydantic_msg(exc)} (got {_short(value)})")
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _has_nul(value, depth: int = 0) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if depth > 50:
+        return True  # absurd nesting: refused too
+    if isinstance(value, dict):
+        return any(_has_nul(k, depth + 1) or _has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v, depth + 1) for v in value)
+    return False
+
+
+def _check_memberships(problems: _Problems, memberships) -> None:
+    from pydantic import TypeAdapter
+
+    from platform_core.schemas import Email, Name
+
+    if not isinstance(memberships, list):
+        problems.add(["memberships"], "must be a list")
+        return
+    email_type, role_type = TypeAdapter(Email), TypeAdapter(_role_type())
+    name_type = TypeAdapter(Name(150))  # as at sign-up
+    seen: dict[str, int] = {}
+    for i, m in enumerate(memberships):
+        loc = ["memberships", i]
+        user = m.get("user") if isinstance(m, dict) else None
+        if not isinstance(user, dict):
+            problems.add(loc, "must be an object with a `user` object")
+            continue
+        _check_value(problems, [*loc, "role"], role_type, m.get("role"))
+        _check_value(problems, [*loc, "user", "email"], email_type, user.get("email"))
+        if user.get("name") not in (None, ""):  # a blank name is stored as ""
+            _check_value(problems, [*loc, "user", "name"], name_type, user.get("name"))
+        try:
+            uuid.UUID(str(user.get("id")))
+        except ValueError:
+            problems.add([*loc, "user", "id"], f"not a UUID (got {_short(user.get('id'))})")
+        if not isinstance(user.get("is_active", True), bool):
+            problems.add([*loc, "user", "is_active"], "must be true or false")
+        joined = m.get("joined_at")
+        try:
+            parsed = datetime.fromisoformat(joined) if isinstance(joined, str) else joined
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, datetime):
+            parsed = None
+        if parsed is None or parsed.tzinfo is None:
+            problems.add(
+                [*loc, "joined_at"], f"not an RFC 3339 timestamp with a zone (got {_short(joined)})"
+            )
+        if isinstance(user.get("email"), str):
+            email = normalize_email(user["email"].strip())
+            if email in seen:
+                problems.add([*loc, "user", "email"], f"{email} is also member {seen[email]}")
+            seen.setdefault(email, i)
+
+
+def _check_tenant_rows(problems: _Problems, blocks: list) -> None:
+    """Each row as Django deserialises it, then the model's field validation (types, lengths,
+    choices, emails) and the API's input validators for the fields users write."""
+    from django.core.exceptions import ValidationError
+    from django.core.serializers.base import DeserializationError
+
+    by_model = _api_validators()
+    for b, block in enumerate(blocks):
+        rows = block.get("rows")
+        if not isinstance(rows, list):
+            problems.add(["tenant", "models", b, "rows"], "must be a list")
+            continue
+        model = apps.get_model(block["model"])
+        relations = [f.name for f in model._meta.concrete_fields if f.is_relation]
+        checks = by_model.get(block["model"], {})
+        for r, row in enumerate(rows):
+            loc = ["tenant", block["model"], r]
+            if not isinstance(row, dict) or not isinstance(row.get("fields"), dict):
+                problems.add(loc, "must be an object with `pk` and `fields`")
+                continue
+            if _has_nul(row):
+                problems.add(loc, "text must not contain NUL characters")
+                continue
+            bad_types = False
+            for field in model._meta.concrete_fields:
+                if field.is_relation or field.name not in row["fields"]:
+                    continue
+                try:
+                    field.to_python(row["fields"][field.name])
+                except ValidationError as exc:
+                    problems.add([*loc, field.name], "; ".join(exc.messages))
+                    bad_types = True
+            if bad_types:
+                continue
+            try:
+                [obj] = serializers.deserialize(
+                    "python",
+                    [{"model": block["model"], "pk": row.get("pk"), "fields": row["fields"]}],
+                )
+                # Foreign keys are checked by PostgreSQL at commit (the rows reference each other).
+                obj.object.full_clean(
+                    exclude=relations, validate_unique=False, validate_constraints=False
+                )
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    problems.add([*loc, field], "; ".join(messages))
+                continue
+            except (DeserializationError, ValueError, TypeError, LookupError, OverflowError) as exc:
+                problems.add(loc, str(exc).splitlines()[0][:200] or type(exc).__name__)
+                continue
+            for field, adapter in checks.items():
+                if field in row["fields"]:
+                    _check_value(problems, [*loc, field], adapter, row["fields"][field])
+
+
+def validate_archive(archive: dict, *, name: str | None = None) -> None:
+    """Refuse (422, listing the problems) an archive holding any value the API would refuse:
+    roles, emails, names, lengths, task priorities and statuses, enums, types. Nothing is written."""
+    from pydantic import TypeAdapter
+
+    from platform_core.schemas import Name
+
+    problems = _Problems()
+    source = archive.get("organization")
+    if not isinstance(source, dict):
+        problems.add(["organization"], "must be an object")
+        source = {}
+    org_name = name or source.get("name")
+    if org_name:
+        _check_value(problems, ["organization", "name"], TypeAdapter(Name(100)), org_name)
+    _check_memberships(problems, archive.get("memberships"))
+    _check_tenant_rows(problems, archive["tenant"]["models"])
+    problems.raise_if_any()
 
 
 def _plan_users(memberships: list[dict], *, create_missing: bool) -> tuple[dict, list[dict]]:
@@ -363,6 +613,7 @@ def org_import(
     installation); the new organization answers at `{slug}.{BASE_DOMAIN}`.
     """
     _check_archive(archive)
+    validate_archive(archive, name=name)
     found, missing = _plan_users(archive["memberships"], create_missing=create_missing_users)
     source = archive["organization"]
     behind = sorted(disk_tenant_migrations() - set(archive["tenant"].get("migrations", [])))

@@ -205,3 +205,167 @@ def test_a_deleted_organization_can_be_exported_until_its_schema_is_dropped(tmp_
     services.org_drop_schema(org=org)
     with pytest.raises(Exception, match="No such organization"):
         call_command("org_export", slug, str(path))
+
+
+# --- imported values pass the API's validation (issue 11, finding 10) ----------------------
+# Before: `org_import` stored any role string (`superuser` was imported as a
+# membership role), and any task priority, status, length or email.
+
+
+def _archive_file(tmp_path, new_org, world) -> tuple:
+    """A real archive (JSON text, as org_export writes it) of an organization with data."""
+    owner, member = make_user(unique_email("owner")), make_user(unique_email("member"))
+    source = new_org(owner=owner)
+    add_member(source, member, "member")
+    _populate(source, owner, member)
+    with schema_context(source.schema_name):
+        from tenant_apps.invites.models import Invite
+
+        Invite.objects.create(
+            email=unique_email("invitee"),
+            role="member",
+            token_hash=uuid.uuid4().hex,
+            invited_by=owner.id,
+            expires_at=timezone.now() + timedelta(days=7),
+        )
+    text = export.dumps(export.org_export(org=source))
+    return source, text
+
+
+def _block(archive, model):
+    return next(b for b in archive["tenant"]["models"] if b["model"] == model)
+
+
+def _state(world) -> dict:
+    """What a refused import must leave as it was: organizations, memberships, users, and
+    the other tenants' rows."""
+    return {
+        "orgs": sorted(Organization.objects.values_list("id", "slug", "status")),
+        "memberships": sorted(Membership.objects.values_list("id", "role")),
+        "users": User.objects.count(),
+        "a": _rows(world.a.org.schema_name),
+        "b": _rows(world.b.org.schema_name),
+    }
+
+
+def _set_member_role(archive, role):
+    member = next(m for m in archive["memberships"] if m["role"] == "member")
+    member["role"] = role
+
+
+def _set(model, field, value):
+    def mutate(archive):
+        _block(archive, model)["rows"][0]["fields"][field] = value
+
+    return mutate
+
+
+def _set_user(field, value):
+    def mutate(archive):
+        archive["memberships"][-1]["user"][field] = value
+
+    return mutate
+
+
+BAD_VALUES = {
+    "role superuser": (lambda a: _set_member_role(a, "superuser"), "superuser"),
+    "role with spaces": (lambda a: _set_member_role(a, " owner"), "role"),
+    "role not a string": (lambda a: _set_member_role(a, 1), "role"),
+    "member email": (_set_user("email", "not-an-email"), "email"),
+    "member name too long": (_set_user("name", "x" * 151), "name"),
+    "member id": (_set_user("id", "nope"), "id"),
+    "joined_at": (lambda a: a["memberships"][0].update(joined_at="yesterday"), "joined_at"),
+    "task priority": (_set("boards.task", "priority", "critical"), "priority"),
+    "task status": (_set("boards.task", "status", "archived"), "status"),
+    "task title empty": (_set("boards.task", "title", "  "), "title"),
+    "task title too long": (_set("boards.task", "title", "t" * 201), "title"),
+    "task rank not a number": (_set("boards.task", "rank", "abc"), "rank"),
+    "task due_at": (_set("boards.task", "due_at", "soon"), "due_at"),
+    "board name too long": (_set("boards.board", "name", "b" * 101), "name"),
+    "board description too long": (_set("boards.board", "description", "d" * 10001), "description"),
+    "NUL in a description": (_set("boards.board", "description", "a\x00b"), "NUL"),
+    "list name blank": (_set("boards.tasklist", "name", ""), "name"),
+    "comment body blank": (_set("boards.comment", "body", "   "), "body"),
+    "invite role": (_set("invites.invite", "role", "superuser"), "superuser"),
+    "invite email": (_set("invites.invite", "email", "nobody"), "email"),
+    "invite state": (_set("invites.invite", "state", "limbo"), "state"),
+    "audit action too long": (_set("audit.auditevent", "action", "a" * 65), "action"),
+    "audit ip": (_set("audit.auditevent", "ip", "999.1.1.1"), "ip"),
+    "org name too long": (lambda a: a["organization"].update(name="n" * 101), "name"),
+}
+
+
+_GOOD_ARCHIVE: list[str] = []  # made once: each case only edits a copy
+
+
+@pytest.mark.parametrize("case", list(BAD_VALUES))
+def test_import_refuses_values_the_api_refuses(case, tmp_path, new_org, world):
+    if not _GOOD_ARCHIVE:
+        _GOOD_ARCHIVE.append(_archive_file(tmp_path, new_org, world)[1])
+    text = _GOOD_ARCHIVE[0]
+    archive = export.read_archive_from_text(text)
+    mutate, expected = BAD_VALUES[case]
+    mutate(archive)
+    spare = services.spare_create()
+    before = _state(world)
+
+    with pytest.raises(InvalidInput) as raised:
+        export.org_import(archive=archive, slug="bad-import", create_missing_users=True)
+    messages = " | ".join(e["msg"] for e in raised.value.extra["errors"])
+    assert expected in messages, messages
+    assert "nothing was imported" in raised.value.detail
+    # No partial write: no organization, membership, user or row anywhere; the spare is still one.
+    assert not Organization.objects.filter(slug="bad-import").exists()
+    assert Organization.objects.get(id=spare.id).status == OrgStatus.SPARE
+    assert _state(world) == before
+    assert not Membership.objects.filter(role="superuser").exists()
+
+
+def test_the_org_import_command_refuses_a_superuser_role(tmp_path, new_org, world):
+    """The attack as reported: an edited archive file whose member is a `superuser`."""
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    source, text = _archive_file(tmp_path, new_org, world)
+    archive = export.read_archive_from_text(text)
+    _set_member_role(archive, "superuser")
+    _set("boards.task", "priority", "critical")(archive)  # every problem is listed at once
+    path = tmp_path / "edited.json"
+    path.write_text(export.dumps(archive))
+    before = _state(world)
+
+    with pytest.raises(CommandError) as raised:
+        call_command("org_import", str(path), slug="cli-superuser")
+    message = str(raised.value)
+    assert "superuser" in message and "critical" in message and "nothing was imported" in message
+    assert "memberships[" in message and "boards.task[0].priority" in message
+    assert not Organization.objects.filter(slug="cli-superuser").exists()
+    assert _state(world) == before
+
+    # The untouched file still imports, with the roles it had.
+    path.write_text(text)
+    call_command("org_import", str(path), slug="cli-clean")
+    org = Organization.objects.get(slug="cli-clean")
+    assert set(Membership.objects.filter(organization=org).values_list("role", flat=True)) == {
+        "owner",
+        "member",
+    }
+    assert _rows(org.schema_name) == _rows(source.schema_name)
+
+
+def test_malformed_archive_structure_is_refused_not_a_crash(tmp_path, new_org, world):
+    _, text = _archive_file(tmp_path, new_org, world)
+    for mutate in (
+        lambda a: a.update(tenant=[]),
+        lambda a: a["tenant"].update(models={"x": 1}),
+        lambda a: a["tenant"]["models"].append("boards.task"),
+        lambda a: a.update(memberships={"role": "owner"}),
+        lambda a: a["memberships"].append("owner"),
+        lambda a: _block(a, "boards.task").update(rows={"pk": 1}),
+        lambda a: _block(a, "boards.task")["rows"].append(["not", "a", "row"]),
+    ):
+        archive = export.read_archive_from_text(text)
+        mutate(archive)
+        with pytest.raises(InvalidInput):
+            export.org_import(archive=archive, slug="malformed-org")
+        assert not Organization.objects.filter(slug="malformed-org").exists()
