@@ -7,17 +7,20 @@ never while holding a database connection.
   memory per hash in flight: 24 concurrent sign-ups took the web workers from
   283 MB to 2.2 GB. Stored hashes with other parameters still verify (they
   carry their own) and are re-hashed at the next successful login.
-- At most PASSWORD_HASH_CONCURRENCY hashes run at once per process; a caller
-  that cannot get a slot within PASSWORD_HASH_WAIT_SECONDS gets 503
-  `service_unavailable` with Retry-After. The memory of hashing is thus
-  bounded by workers x concurrency x m.
+- Hashes run on PASSWORD_HASH_CONCURRENCY threads per process (default 1),
+  at CPU niceness PASSWORD_HASH_NICE (default 10) so other requests keep
+  their CPU; a caller whose hash has not started within
+  PASSWORD_HASH_WAIT_SECONDS gets 503 `service_unavailable` with Retry-After.
+  The memory of hashing is thus bounded by workers x concurrency x m.
 - Before waiting for a slot, the caller hands its database connection back
   to the pool (unless it is inside a transaction), so slow hashing never
   starves other requests of connections.
 """
 
+import os
 import threading
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
@@ -26,17 +29,33 @@ from django.db import connections
 from platform_core.errors import ServiceUnavailable
 
 _lock = threading.Lock()
-_slots: threading.BoundedSemaphore | None = None
-_slots_size = 0
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
 
 
-def _semaphore() -> threading.BoundedSemaphore:
-    global _slots, _slots_size
-    size = max(1, int(settings.PASSWORD_HASH_CONCURRENCY))
+def _lower_priority() -> None:
+    """Hashing threads run at a lower CPU priority (Linux: per thread), so a
+    flood of sign-ins takes the spare CPU, not the other requests'."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), int(settings.PASSWORD_HASH_NICE))
+    except (AttributeError, OSError):
+        pass
+
+
+def _executor() -> ThreadPoolExecutor:
+    """PASSWORD_HASH_CONCURRENCY threads per process do every hash: the bound on
+    concurrency, and few threads, so Argon2's buffers are reused rather than
+    left behind in each request thread's malloc arena."""
+    global _pool, _pool_pid
     with _lock:
-        if _slots is None or _slots_size != size:
-            _slots, _slots_size = threading.BoundedSemaphore(size), size
-        return _slots
+        if _pool is None or _pool_pid != os.getpid():
+            _pool = ThreadPoolExecutor(
+                max_workers=max(1, int(settings.PASSWORD_HASH_CONCURRENCY)),
+                thread_name_prefix="password-hash",
+                initializer=_lower_priority,
+            )
+            _pool_pid = os.getpid()
+        return _pool
 
 
 def release_db_connections() -> None:
@@ -47,19 +66,20 @@ def release_db_connections() -> None:
             conn.close()
 
 
-@contextmanager
-def hashing_slot():
+def bounded(fn, *args):
+    """Run `fn(*args)` on a hashing thread; give the database connection back first.
+    No thread free within PASSWORD_HASH_WAIT_SECONDS: 503 with Retry-After."""
     release_db_connections()
-    slots = _semaphore()
-    if not slots.acquire(timeout=settings.PASSWORD_HASH_WAIT_SECONDS):
-        raise ServiceUnavailable(
-            "Too many sign-ins at once; retry shortly.",
-            retry_after=max(1, int(settings.PASSWORD_HASH_WAIT_SECONDS)),
-        )
+    wait = float(settings.PASSWORD_HASH_WAIT_SECONDS)
+    future = _executor().submit(fn, *args)
     try:
-        yield
-    finally:
-        slots.release()
+        return future.result(timeout=wait)
+    except FutureTimeout:
+        if future.cancel():
+            raise ServiceUnavailable(
+                "Too many sign-ins at once; retry shortly.", retry_after=max(1, int(wait))
+            ) from None
+        return future.result()  # started meanwhile: it ends soon
 
 
 class BoundedArgon2PasswordHasher(Argon2PasswordHasher):
@@ -78,9 +98,7 @@ class BoundedArgon2PasswordHasher(Argon2PasswordHasher):
         return settings.ARGON2_PARALLELISM
 
     def encode(self, password, salt):
-        with hashing_slot():
-            return super().encode(password, salt)
+        return bounded(super().encode, password, salt)
 
     def verify(self, password, encoded):
-        with hashing_slot():
-            return super().verify(password, encoded)
+        return bounded(super().verify, password, encoded)

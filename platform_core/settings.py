@@ -232,8 +232,10 @@ PASSWORD_HASHERS = [
 ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 2)
 ARGON2_MEMORY_KIB = env_int("ARGON2_MEMORY_KIB", 19456)
 ARGON2_PARALLELISM = env_int("ARGON2_PARALLELISM", 1)
-# Hashes computed at once per process, and how long a request waits for a slot (then 503).
+# Hashes computed at once per process, at which CPU niceness, and how long a request
+# waits for its hash to start (then 503 service_unavailable).
 PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", 1)
+PASSWORD_HASH_NICE = env_int("PASSWORD_HASH_NICE", 10)
 PASSWORD_HASH_WAIT_SECONDS = float(env("PASSWORD_HASH_WAIT_SECONDS", "10"))
 if TESTING:
     # Hashing dominates sign-up/login cost; tests still use a real hasher.
