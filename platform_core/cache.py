@@ -118,6 +118,16 @@ def cache_incr_window(key: str, window: int) -> int | None:
         return None
 
 
+def cache_window_count(key: str) -> int:
+    """The current count of a window started by cache_incr_window (0 if none or Redis is down)."""
+    try:
+        client = _platform()._cache.get_client(key)
+        return int(client.get(_platform().make_and_validate_key(key)) or 0)
+    except Exception as exc:
+        _degraded("get", exc)
+        return 0
+
+
 def cache_ttl(key: str) -> int:
     try:
         client = _platform()._cache.get_client(key)

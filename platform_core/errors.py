@@ -70,7 +70,11 @@ class RateLimited(AppError):
 
 
 class ServiceUnavailable(AppError):
-    status, code, detail = 503, "unavailable", "Service temporarily unavailable."
+    status, code, detail = 503, "service_unavailable", "Service temporarily unavailable."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5, **kwargs):
+        super().__init__(detail, **kwargs)
+        self.retry_after = max(1, int(retry_after))
 
 
 STATUS_CODES = {
@@ -104,7 +108,7 @@ def envelope(status: int, code: str | None = None, detail: str | None = None, **
 
 def error_response(exc: AppError) -> JsonResponse:
     response = JsonResponse(exc.body(), status=exc.status)
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | ServiceUnavailable):
         response["Retry-After"] = str(exc.retry_after)
     return response
 

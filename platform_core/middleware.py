@@ -10,6 +10,7 @@ from django.core.exceptions import DisallowedHost
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from platform_core.client_ip import client_ip
 from platform_core.context import client_ip_var, request_id_var
 from platform_core.errors import DATABASE_UNAVAILABLE, database_unavailable, envelope
 from platform_core.tenancy import is_root_host, normalize_host, resolve_host
@@ -31,7 +32,8 @@ class RequestContextMiddleware:
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
         rid_token = request_id_var.set(request_id)
-        ip_token = client_ip_var.set(request.META.get("REMOTE_ADDR"))
+        request.client_ip = client_ip(request)
+        ip_token = client_ip_var.set(request.client_ip)
         started = time.perf_counter()
         try:
             response = self.get_response(request)

@@ -225,9 +225,18 @@ RESPONSE_CACHE_ENABLED = env_bool("RESPONSE_CACHE_ENABLED", True)
 
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "platform_core.hashers.BoundedArgon2PasswordHasher",  # Argon2id, see platform_core/hashers.py
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Argon2id parameters: OWASP's minimum (m=19 MiB, t=2, p=1); about 19 MiB per hash in flight.
+ARGON2_TIME_COST = env_int("ARGON2_TIME_COST", 2)
+ARGON2_MEMORY_KIB = env_int("ARGON2_MEMORY_KIB", 19456)
+ARGON2_PARALLELISM = env_int("ARGON2_PARALLELISM", 1)
+# Hashes computed at once per process, at which CPU niceness, and how long a request
+# waits for its hash to start (then 503 service_unavailable).
+PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", 1)
+PASSWORD_HASH_NICE = env_int("PASSWORD_HASH_NICE", 10)
+PASSWORD_HASH_WAIT_SECONDS = float(env("PASSWORD_HASH_WAIT_SECONDS", "10"))
 if TESTING:
     # Hashing dominates sign-up/login cost; tests still use a real hasher.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -249,10 +258,24 @@ NINJA_JWT = {
     "USER_ID_CLAIM": "user_id",
 }
 
-# Login throttling: attempts per window, per email and per client IP.
+# Login throttling (POST /auth/token and the admin login; shared_apps/accounts/services.py):
+# per client IP, every attempt; per (email, client IP), failed attempts only, so a
+# client over its own limit never locks the account for anyone else; globally,
+# attempts that reach the password hash, per minute.
 LOGIN_RATE_PER_EMAIL = env_int("LOGIN_RATE_PER_EMAIL", 10)
 LOGIN_RATE_PER_IP = env_int("LOGIN_RATE_PER_IP", 50)
 LOGIN_RATE_WINDOW = env_int("LOGIN_RATE_WINDOW", 300)
+LOGIN_RATE_GLOBAL = env_int("LOGIN_RATE_GLOBAL", 1200)
+# Sign-up throttling: per client IP (every attempt) and for the whole platform.
+SIGNUP_RATE_PER_IP = env_int("SIGNUP_RATE_PER_IP", 10)
+SIGNUP_RATE_WINDOW = env_int("SIGNUP_RATE_WINDOW", 3600)
+SIGNUP_RATE_GLOBAL = env_int("SIGNUP_RATE_GLOBAL", 120)
+SIGNUP_RATE_GLOBAL_WINDOW = env_int("SIGNUP_RATE_GLOBAL_WINDOW", 60)
+# Behind a reverse proxy: the header carrying the client's address (X-Forwarded-For,
+# X-Real-IP), believed only from TRUSTED_PROXIES (addresses or networks, comma-separated).
+# Empty (the default): the TCP peer's address, whatever the headers say.
+TRUSTED_PROXY_HEADER = env("TRUSTED_PROXY_HEADER", "")
+TRUSTED_PROXIES = [p for p in env("TRUSTED_PROXIES", "127.0.0.1/32,::1/128").split(",") if p.strip()]
 
 # --- HTTP -------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
+from platform_core.admin_access import admin_login
 from platform_core.api import public_api
 from platform_core.health import healthz, readyz
 
@@ -10,6 +11,7 @@ urlpatterns = [
     path("healthz", healthz),
     path("readyz", readyz),
     path("api/v1/", public_api.urls),
+    path("admin/login/", admin_login),  # throttled like POST /auth/token
     path("admin/", admin.site.urls),
 ]
 

@@ -4,6 +4,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from platform_core.auth import jwt_auth
+from platform_core.context import current_client_ip
 from platform_core.schemas import ERRORS_AUTH, ErrorOut, ValidationErrorOut
 from shared_apps.accounts import services
 from shared_apps.accounts.schemas import MeOut, RefreshIn, SignupIn, TokenIn, TokenPairOut, UserOut
@@ -12,16 +13,23 @@ from shared_apps.orgs.selectors import user_memberships
 router = Router(tags=["auth"])
 
 
-@router.post("/auth/signup", response={201: UserOut, 409: ErrorOut, 422: ValidationErrorOut})
+@router.post(
+    "/auth/signup",
+    response={201: UserOut, 409: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut, 503: ErrorOut},
+)
 def signup(request: HttpRequest, payload: SignupIn):
-    return Status(201, services.user_signup(email=payload.email, password=payload.password, name=payload.name))
-
-
-@router.post("/auth/token", response={200: TokenPairOut, 401: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut})
-def token(request: HttpRequest, payload: TokenIn):
-    return services.token_obtain(
-        email=payload.email, password=payload.password, client_ip=request.META.get("REMOTE_ADDR")
+    user = services.user_signup(
+        email=payload.email, password=payload.password, name=payload.name, client_ip=current_client_ip()
     )
+    return Status(201, user)
+
+
+@router.post(
+    "/auth/token",
+    response={200: TokenPairOut, 401: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut, 503: ErrorOut},
+)
+def token(request: HttpRequest, payload: TokenIn):
+    return services.token_obtain(email=payload.email, password=payload.password, client_ip=current_client_ip())
 
 
 @router.post("/auth/token/refresh", response={200: TokenPairOut, 401: ErrorOut, 422: ValidationErrorOut})

@@ -16,7 +16,7 @@ from ninja_jwt.tokens import RefreshToken
 from ninja_jwt.utils import datetime_from_epoch
 
 from platform_core.errors import Conflict, Forbidden, InvalidInput, Unauthorized
-from platform_core.throttle import check_rate
+from platform_core.throttle import check_rate, ensure_under, ip_bucket, record
 from shared_apps.accounts.models import AuthSession, User, normalize_email
 
 # Compared against when the email is unknown, so both paths cost one hash.
@@ -29,7 +29,18 @@ class TokenPair:
     refresh: str
 
 
-def user_signup(*, email: str, password: str, name: str) -> User:
+def signup_throttle(*, client_ip: str | None) -> None:
+    """Per client IP (every attempt, whatever its outcome) and platform-wide.
+
+    Sign-up answers 409 `email_taken` for an existing email (the API contract);
+    these limits make that answer too slow to enumerate accounts with, and
+    sign-up too slow to exhaust the servers with (docs/ARCHITECTURE.md)."""
+    check_rate(f"signup:ip:{ip_bucket(client_ip)}", limit=settings.SIGNUP_RATE_PER_IP, window=settings.SIGNUP_RATE_WINDOW)
+    check_rate("signup:all", limit=settings.SIGNUP_RATE_GLOBAL, window=settings.SIGNUP_RATE_GLOBAL_WINDOW)
+
+
+def user_signup(*, email: str, password: str, name: str, client_ip: str | None = None) -> User:
+    signup_throttle(client_ip=client_ip)
     email = normalize_email(email)
     candidate = User(email=email, name=name.strip())
     try:
@@ -54,20 +65,49 @@ def _issue(user: User, session: AuthSession) -> TokenPair:
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
 
 
-def token_obtain(*, email: str, password: str, client_ip: str | None) -> TokenPair:
+class LoginGuard:
+    """The login throttle, shared by `POST /auth/token` and the Django admin's login.
+
+    In this order, before any password is hashed:
+    1. per client IP, every attempt (LOGIN_RATE_PER_IP per LOGIN_RATE_WINDOW);
+       a client over it is refused and nothing is counted against the email;
+    2. per (email, client IP), failed attempts only (LOGIN_RATE_PER_EMAIL per
+       window): guessing at one account from one client stops there, while the
+       account's owner, from any client not over its own limits, still signs in;
+    3. platform-wide, attempts that reach the hash (LOGIN_RATE_GLOBAL a minute).
+    Call `failed()` after a wrong password (or an unknown or refused account).
+    """
+
+    def __init__(self, *, email: str, client_ip: str | None):
+        email = normalize_email(email)
+        email_key = hashlib.sha256(email.encode()).hexdigest()  # bounded key length, no raw emails in Redis
+        ip = ip_bucket(client_ip)
+        self.failures_key = f"login:fail:{email_key}:{ip}"
+        check_rate(f"login:ip:{ip}", limit=settings.LOGIN_RATE_PER_IP, window=settings.LOGIN_RATE_WINDOW)
+        ensure_under(self.failures_key, limit=settings.LOGIN_RATE_PER_EMAIL)
+        check_rate("login:all", limit=settings.LOGIN_RATE_GLOBAL, window=60)
+
+    def failed(self) -> None:
+        record(self.failures_key, window=settings.LOGIN_RATE_WINDOW)
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """One hash whether or not the account exists (no timing oracle)."""
     global _DUMMY_PASSWORD_HASH
-    email = normalize_email(email)
-    email_key = hashlib.sha256(email.encode()).hexdigest()  # bounded key length, no raw emails in Redis
-    check_rate(f"login:email:{email_key}", limit=settings.LOGIN_RATE_PER_EMAIL, window=settings.LOGIN_RATE_WINDOW)
-    if client_ip:
-        check_rate(f"login:ip:{client_ip}", limit=settings.LOGIN_RATE_PER_IP, window=settings.LOGIN_RATE_WINDOW)
-    user = User.objects.filter(email=email).first()
     if user is None:
         if _DUMMY_PASSWORD_HASH is None:
             _DUMMY_PASSWORD_HASH = make_password("not-a-real-password")
         check_password(password, _DUMMY_PASSWORD_HASH)
-        raise Unauthorized("Wrong email or password.", code="invalid_credentials")
-    if not user.check_password(password) or not user.is_active:
+        return False
+    return user.check_password(password)
+
+
+def token_obtain(*, email: str, password: str, client_ip: str | None) -> TokenPair:
+    email = normalize_email(email)
+    guard = LoginGuard(email=email, client_ip=client_ip)
+    user = User.objects.filter(email=email).first()
+    if not password_matches(user, password) or not user.is_active:
+        guard.failed()
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     with transaction.atomic():
         session = AuthSession.objects.create(user=user)

@@ -146,3 +146,38 @@ def test_login_is_rate_limited_per_email_with_retry_after(api, world, settings):
     assert int(r["Retry-After"]) >= 1
     # another account from the same client is not locked out
     assert login(api, world.b.owner.email, PASSWORD).status_code == 200
+
+
+# --- sign-up throttling (issue 11, finding 3) -----------------------------------------------
+
+
+def signup_from(ip, email=None, password="a-Very-good-passphrase"):
+    from django.conf import settings as django_settings
+
+    from tests.support import ApiClient
+
+    body = {"email": email or unique_email("su"), "password": password, "name": "Ann"}
+    return ApiClient(django_settings.BASE_DOMAIN).post("/auth/signup", body, REMOTE_ADDR=ip)
+
+
+def test_signup_is_limited_per_ip_whatever_the_outcome(world, settings):
+    """Sign-ups, taken emails (409, the enumeration oracle) and weak passwords all
+    count; past the limit: 429 with Retry-After, before any lookup or hash."""
+    settings.SIGNUP_RATE_PER_IP, settings.SIGNUP_RATE_WINDOW = 3, 3600
+    assert signup_from("198.51.100.60").status_code == 201
+    assert signup_from("198.51.100.60", email=world.a.owner.email).status_code == 409
+    assert signup_from("198.51.100.60", password="short").status_code == 422
+    for email in (world.b.owner.email, unique_email("late")):
+        r = signup_from("198.51.100.60", email=email)
+        assert r.status_code == 429 and r.json()["code"] == "rate_limited", r.content
+        assert 3500 <= int(r["Retry-After"]) <= 3600
+    # another client is not affected
+    assert signup_from("198.51.100.61").status_code == 201
+    assert signup_from("198.51.100.61", email=world.b.owner.email).status_code == 409
+
+
+def test_signup_is_limited_platform_wide(world, settings):
+    settings.SIGNUP_RATE_PER_IP, settings.SIGNUP_RATE_GLOBAL, settings.SIGNUP_RATE_GLOBAL_WINDOW = 100, 4, 60
+    assert [signup_from(f"198.51.100.{70 + i}").status_code for i in range(4)] == [201] * 4
+    r = signup_from("198.51.100.99")
+    assert r.status_code == 429 and 1 <= int(r["Retry-After"]) <= 60

@@ -8,13 +8,14 @@ Every forged token is presented where each kind of auth runs: the root host
 and the right claims is accepted, so a 401 below is the attack failing, not
 the forging.
 
-Rate limits (documented design, platform_core/throttle.py + accounts/services.py):
-fixed windows in Redis, counted per normalised email and per REMOTE_ADDR,
-every attempt counted (right or wrong password, known or unknown email). The
-per-email counter is global: an attacker can keep an account's logins at 429
-from any IP for at most one window (a bounded lock-out; hammering does not
-extend the window, since the window's expiry is set once), never for good.
-X-Forwarded-For is not trusted for the per-IP counter.
+Rate limits (documented design, platform_core/throttle.py + accounts/services.py
+LoginGuard): fixed windows in Redis. Per client IP every attempt counts; per
+(normalised email, client IP) only failures count, and only from a client that
+is not over its own per-IP limit. So nobody can lock anyone else out: a correct
+password from a client that is not itself over its limits signs in (issue 11,
+finding 4). The client IP is REMOTE_ADDR; X-Forwarded-For is believed only
+when TRUSTED_PROXY_HEADER names it and the peer is in TRUSTED_PROXIES. The
+Django admin's login goes through the same guard (finding 5).
 """
 
 import base64
@@ -354,19 +355,55 @@ def test_per_email_limit_counts_every_spelling_of_the_email(world, settings):
         60,
     )
     email = world.b.admin.email
-    for i, spelling in enumerate([email.upper(), f"  {email}  ", email.title()]):
-        assert login(spelling, "guess", ip=f"198.51.100.{i}").status_code == 401
-    assert_429(login(email, ip="198.51.100.99"), 60)
+    for spelling in [email.upper(), f"  {email}  ", email.title()]:
+        assert login(spelling, "guess", ip="198.51.100.7").status_code == 401
+    assert_429(login(email, ip="198.51.100.7"), 60)  # this client is done guessing, even right
     # unknown emails are limited the same way (a 429 says nothing about existence)
     for _ in range(3):
         assert login("ghost@example.com", "guess").status_code == 401
     assert_429(login("ghost@example.com", "guess"), 60)
 
 
+def test_attacker_cannot_lock_out_the_owner(world, settings):
+    """Issue 11 finding 4: 11 wrong passwords per account every 5 minutes from one IP
+    kept any account at 429 for everyone. Now the attacker's client is refused, the
+    owner is not; and the attacker's refused attempts count for nothing."""
+    settings.LOGIN_RATE_PER_IP, settings.LOGIN_RATE_PER_EMAIL, settings.LOGIN_RATE_WINDOW = (
+        24,
+        10,
+        300,
+    )
+    attacker, owner_ip = "192.0.2.66", "192.0.2.1"
+    victims = [world.b.member.email, world.a.admin.email]
+    for victim in victims:
+        statuses = [login(victim, "guess", ip=attacker).status_code for _ in range(11)]
+        assert statuses == [401] * 10 + [429], statuses
+        assert_429(login(victim, ip=attacker), 300)  # the attacker cannot guess on, even right
+    # the owners, from their own clients, sign in with their passwords
+    for victim in victims:
+        r = login(victim, ip=owner_ip)
+        assert r.status_code == 200, r.content
+        assert outcomes(world, r.json()["access"])["root /me"] == 200
+    # the attacker is now at its per-IP limit (24): everything it sends is refused
+    # before any check, and none of it counts against an account
+    for _ in range(5):
+        assert login(world.a.owner.email, "guess", ip=attacker).status_code == 429
+    for _ in range(9):  # the owner's own typos, from the owner's client: 9 < 10
+        assert login(world.a.owner.email, "typo", ip=owner_ip).status_code == 401
+    r = login(world.a.owner.email, ip=owner_ip)
+    assert r.status_code == 200, r.content
+
+
+def test_a_correct_password_never_counts_as_a_failure(world, settings):
+    settings.LOGIN_RATE_PER_IP, settings.LOGIN_RATE_PER_EMAIL = 100, 2
+    for _ in range(5):
+        assert login(world.a.member.email, ip="198.51.100.20").status_code == 200
+    assert login(world.a.member.email, "guess", ip="198.51.100.20").status_code == 401
+
+
 def test_no_permanent_lockout(world, settings):
-    """An attacker hammering X from one IP keeps X at 429 from every IP for one window
-    (the per-email counter is global: a bounded lock-out by design); the hammering
-    does not extend the window, and the right password works when it ends."""
+    """The attacker's own client is refused for one window; hammering does not
+    extend it, and the right password from that client works when it ends."""
     window = 2
     settings.LOGIN_RATE_PER_IP, settings.LOGIN_RATE_PER_EMAIL, settings.LOGIN_RATE_WINDOW = (
         1000,
@@ -378,10 +415,104 @@ def test_no_permanent_lockout(world, settings):
     for _ in range(3):
         assert login(victim, "guess", ip="192.0.2.66").status_code == 401
     assert_429(login(victim, "guess", ip="192.0.2.66"), window)
-    assert_429(login(victim, ip="192.0.2.1"), window)  # the owner, elsewhere, is locked for now
+    assert login(victim, ip="192.0.2.1").status_code == 200  # the owner, elsewhere: never locked
     time.sleep(max(0.0, started + 1.0 - time.monotonic()))
     assert_429(login(victim, "guess", ip="192.0.2.66"), window)  # still hammering
     time.sleep(max(0.0, started + window + 0.2 - time.monotonic()))
-    r = login(victim, ip="192.0.2.1")
+    r = login(victim, ip="192.0.2.66")
     assert r.status_code == 200, r.content
     assert outcomes(world, r.json()["access"])["root /me"] == 200
+
+
+# --- the client address behind a proxy ------------------------------------------------------
+
+
+def test_forwarded_for_is_believed_only_from_a_configured_proxy(world, settings):
+    settings.LOGIN_RATE_PER_IP, settings.LOGIN_RATE_PER_EMAIL = 2, 100
+    settings.TRUSTED_PROXY_HEADER, settings.TRUSTED_PROXIES = "X-Forwarded-For", ["10.0.0.0/8"]
+
+    def via_proxy(xff, peer="10.1.2.3", password="guess"):
+        return ApiClient(world.root).post(
+            "/auth/token",
+            {"email": world.a.member.email, "password": password},
+            REMOTE_ADDR=peer,
+            HTTP_X_FORWARDED_FOR=xff,
+        )
+
+    # the client is the rightmost address the proxies did not add; what the client
+    # wrote to the left of it changes nothing
+    assert via_proxy("1.1.1.1, 198.51.100.50").status_code == 401
+    assert via_proxy("2.2.2.2, 198.51.100.50, 10.9.9.9").status_code == 401
+    assert_429(via_proxy("3.3.3.3, 198.51.100.50", password=PASSWORD), 300)
+    # a different client behind the same proxy is another bucket
+    assert via_proxy("198.51.100.51", password=PASSWORD).status_code == 200
+    # a peer that is not a trusted proxy: its header is ignored, the peer is the client
+    for i in range(2):
+        assert via_proxy(f"203.0.113.{i}", peer="192.0.2.200").status_code == 401
+    assert_429(via_proxy("203.0.113.99", peer="192.0.2.200", password=PASSWORD), 300)
+
+
+def test_off_by_default_forwarded_for_never_rotates_the_address(world, settings):
+    settings.LOGIN_RATE_PER_IP = 2
+    assert settings.TRUSTED_PROXY_HEADER == ""
+    for i in range(2):
+        r = ApiClient(world.root).post(
+            "/auth/token", {"email": "x@example.com", "password": "guess"},
+            REMOTE_ADDR="10.1.2.3", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}",
+        )
+        assert r.status_code == 401
+    assert_429(login(world.a.member.email, ip="10.1.2.3"), 300)
+
+
+def test_an_ipv6_client_is_its_slash_64(world, settings):
+    settings.LOGIN_RATE_PER_IP = 2
+    for suffix in ("1", "2"):
+        assert login("x@example.com", "guess", ip=f"2001:db8:1:2::{suffix}").status_code == 401
+    assert_429(login(world.a.member.email, ip="2001:db8:1:2:ffff::9"), 300)
+    assert login(world.a.member.email, ip="2001:db8:1:3::1").status_code == 200
+
+
+# --- the Django admin's login (issue 11, finding 5) ---------------------------------------------
+
+
+def admin_login(email, password, ip):
+    from django.test import Client
+
+    client = Client(HTTP_HOST=settings.BASE_DOMAIN)
+    return client.post(
+        "/admin/login/?next=/admin/", {"username": email, "password": password}, REMOTE_ADDR=ip
+    )
+
+
+def test_admin_login_has_the_token_throttle(world, settings):
+    """Before: unlimited guesses at operator accounts, each costing a full hash."""
+    settings.LOGIN_RATE_PER_IP, settings.LOGIN_RATE_PER_EMAIL, settings.LOGIN_RATE_WINDOW = (
+        50,
+        10,
+        300,
+    )
+    operator = world.operator.email
+    assert admin_login(operator, PASSWORD, "203.0.113.30").status_code == 302  # control
+    statuses = [admin_login(operator, "guess", "203.0.113.31").status_code for _ in range(11)]
+    assert statuses == [200] * 10 + [429], statuses
+    r = admin_login(operator, PASSWORD, "203.0.113.31")  # that client is done, even right
+    assert r.status_code == 429 and 1 <= int(r["Retry-After"]) <= 300
+    # the operator, from another client, signs in
+    r = admin_login(operator, PASSWORD, "203.0.113.32")
+    assert r.status_code == 302 and r["Location"] == "/admin/"
+    # one counter per client with /auth/token: failures there count here too
+    for _ in range(10):
+        assert login(operator, "guess", ip="203.0.113.33").status_code == 401
+    assert admin_login(operator, PASSWORD, "203.0.113.33").status_code == 429
+
+
+def test_admin_login_per_ip_limit_covers_every_account(world, settings):
+    settings.LOGIN_RATE_PER_IP, settings.LOGIN_RATE_PER_EMAIL = 3, 100
+    for i in range(3):
+        assert admin_login(f"op{i}@example.com", "guess", "203.0.113.40").status_code == 200
+    assert admin_login(world.operator.email, PASSWORD, "203.0.113.40").status_code == 429
+    # a non-operator's right password is a failure at the admin, not a sign-in
+    settings.LOGIN_RATE_PER_IP, settings.LOGIN_RATE_PER_EMAIL = 100, 2
+    for _ in range(2):
+        assert admin_login(world.a.owner.email, PASSWORD, "203.0.113.41").status_code == 200
+    assert admin_login(world.a.owner.email, PASSWORD, "203.0.113.41").status_code == 429
