@@ -185,8 +185,11 @@ def invite_accept(*, user: AuthUser, org: Organization, token: str) -> Membershi
     """
     from shared_apps.orgs.services import lock_org_memberships, member_add
 
+    digest = token_hash(token)
+    if not Invite.objects.filter(token_hash=digest).exists():  # bad tokens take no lock
+        raise NotFound("No such invite.", code="invite_not_found")
     lock_org_memberships(org.id)
-    invite = Invite.objects.select_for_update().filter(token_hash=token_hash(token)).first()
+    invite = Invite.objects.select_for_update().filter(token_hash=digest).first()
     if invite is None:
         raise NotFound("No such invite.", code="invite_not_found")
     status = invite.status
