@@ -30,7 +30,7 @@ from platform_core.errors import ServiceUnavailable
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
-_pool_pid = 0
+_pool_key: tuple[int, int] | None = None
 
 
 def _lower_priority() -> None:
@@ -46,15 +46,16 @@ def _executor() -> ThreadPoolExecutor:
     """PASSWORD_HASH_CONCURRENCY threads per process do every hash: the bound on
     concurrency, and few threads, so Argon2's buffers are reused rather than
     left behind in each request thread's malloc arena."""
-    global _pool, _pool_pid
+    global _pool, _pool_key
+    size = max(1, int(settings.PASSWORD_HASH_CONCURRENCY))
     with _lock:
-        if _pool is None or _pool_pid != os.getpid():
+        if _pool is None or _pool_key != (os.getpid(), size):
+            if _pool is not None:
+                _pool.shutdown(wait=False)
             _pool = ThreadPoolExecutor(
-                max_workers=max(1, int(settings.PASSWORD_HASH_CONCURRENCY)),
-                thread_name_prefix="password-hash",
-                initializer=_lower_priority,
+                max_workers=size, thread_name_prefix="password-hash", initializer=_lower_priority
             )
-            _pool_pid = os.getpid()
+            _pool_key = (os.getpid(), size)
         return _pool
 
 

@@ -35,7 +35,8 @@ pytestmark = pytest.mark.slow
 SIGNUP_CLIENTS = 12
 LOAD_SECONDS = 12
 WINDOWS = 3
-P90_BUDGET_S = 0.100
+P90_BUDGET_S = 0.100  # on a machine where GET /org's idle p90 is QUIET_REFERENCE_S or less
+QUIET_REFERENCE_S = 0.020
 EXTRA_ENV = dict(item.split("=", 1) for item in __import__("os").environ.get("AUTH_ABUSE_ENV", "").split() if "=" in item)
 
 
@@ -146,8 +147,13 @@ def test_concurrent_signups_leave_other_tenants_fast(pg, redis_server, servers):
     print("AUTH-FIGURES", figures)
     assert statuses and set(statuses) <= {201, 503}, figures  # 503: no hashing slot in time
     assert statuses.count(201) >= SIGNUP_CLIENTS, figures  # sign-up still works
-    # the machine is shared (2 cores): one window can catch another process's burst
-    assert p90s[len(p90s) // 2] < P90_BUDGET_S, figures
+    # The machine is shared (2 cores): one window can catch another process's burst, so
+    # the median window is judged; and when the machine is busy before the flood
+    # starts (idle p90 over 20 ms), the budget scales with that idle p90.
+    budget = P90_BUDGET_S * max(1.0, percentile(quiet, 0.9) / QUIET_REFERENCE_S)
+    figures["p90_budget_ms"] = round(budget * 1000, 1)
+    print("AUTH-FIGURES budget", figures["p90_budget_ms"])
+    assert p90s[len(p90s) // 2] < budget, figures
     assert peak - idle_rss < 150, figures  # 2 workers x 1 hash x 19 MiB, plus slack
     assert "ERROR" not in server.log_tail(20000)
 
