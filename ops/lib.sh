@@ -8,8 +8,11 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 
 # --- Settings (override from the environment) ---------------------------------
-PG_PORT="${PG_PORT:-54329}"
-REDIS_PORT="${REDIS_PORT:-63790}"
+# Default ports lie below Linux's ephemeral range (32768-60999): a server port
+# inside it can be held for a moment by an outgoing connection, and the server
+# then fails to start with "Address already in use".
+PG_PORT="${PG_PORT:-25432}"
+REDIS_PORT="${REDIS_PORT:-25379}"
 PORT="${PORT:-8000}"
 BASE_DOMAIN="${BASE_DOMAIN:-localhost}"
 DATA_DIR="${DATA_DIR:-$ROOT/.data}"
@@ -144,6 +147,33 @@ ensure_venv() {
     echo "$want" >"$stamp"
 }
 
+# --- Ports ---------------------------------------------------------------------------
+
+# True if something accepts TCP connections on 127.0.0.1:$1.
+port_answers() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# Who listens on TCP port $1 (best effort: "name (pid N)"), or empty.
+port_owner() {
+    local out=""
+    if command -v ss >/dev/null 2>&1; then
+        out="$(ss -Hltnp "sport = :$1" 2>/dev/null | sed -n 's/.*users:((\("[^"]*",pid=[0-9]*\).*/\1/p' | head -n1 |
+            sed 's/"\([^"]*\)",pid=\([0-9]*\)/\1 (pid \2)/')"
+    fi
+    if [ -z "$out" ] && command -v lsof >/dev/null 2>&1; then
+        out="$(lsof -nP -iTCP:"$1" -sTCP:LISTEN 2>/dev/null | awk 'NR == 2 {print $1 " (pid " $2 ")"}')"
+    fi
+    printf '%s' "$out"
+}
+
+# die with a message naming the port, what holds it, and the variable to change.
+port_taken() {
+    local port="$1" var="$2" what="$3" owner
+    owner="$(port_owner "$port")"
+    die "port $port ($var) is taken${owner:+ by $owner}, which is not $what; stop it, or choose another port: export $var=<free port below 32768>"
+}
+
 # --- PostgreSQL ----------------------------------------------------------------------
 
 # Run a command as the user that owns the cluster (postgres when we are root).
@@ -232,8 +262,12 @@ start_postgres() {
     pgdata="$(pg_data_dir)"
 
     if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
+        # Ours (or one made for us): we can log in as taskhub. Anything else: say so.
+        _pg_psql -d postgres -c 'select 1' >/dev/null 2>&1 ||
+            port_taken "$PG_PORT" PG_PORT "this project's PostgreSQL (login as $PG_USER failed)"
         log "PostgreSQL already answers on 127.0.0.1:$PG_PORT: reusing it"
     else
+        port_answers "$PG_PORT" && port_taken "$PG_PORT" PG_PORT "a PostgreSQL server"
         [ -f "$pgdata/.taskhub-initialized" ] || _pg_init "$pgdata"
         if pg_as "$PG_BIN/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
             die "the cluster in $pgdata runs on another port ($(sed -n 4p "$pgdata/postmaster.pid")); run ops/stop first or set PG_PORT"
@@ -242,12 +276,15 @@ start_postgres() {
         log "starting PostgreSQL on 127.0.0.1:$PG_PORT (data: $pgdata)"
         if ! pg_as "$PG_BIN/pg_ctl" -D "$pgdata" -l "$pgdata/server.log" -w -t 60 -s start; then
             tail -n 30 "$pgdata/server.log" >&2 || true
+            if grep -q "could not bind\|Address already in use" "$pgdata/server.log" 2>/dev/null; then
+                port_taken "$PG_PORT" PG_PORT "this project's PostgreSQL"
+            fi
             die "PostgreSQL did not start (log: $pgdata/server.log)"
         fi
     fi
 
     _pg_psql -d postgres -c 'select 1' >/dev/null 2>&1 ||
-        die "cannot log in as $PG_USER on 127.0.0.1:$PG_PORT: is another server using that port? (set PG_PORT)"
+        port_taken "$PG_PORT" PG_PORT "this project's PostgreSQL (login as $PG_USER failed)"
     if [ -z "$(_pg_psql -d postgres -tAc "select 1 from pg_database where datname = '$PG_DB'")" ]; then
         log "creating database $PG_DB"
         _pg_psql -d postgres -c "create database $PG_DB"
@@ -293,6 +330,7 @@ start_redis() {
     if _redis_pid >/dev/null; then
         die "the Redis of $DATA_DIR (pid $(_redis_pid)) runs on another port; run ops/stop first or set REDIS_PORT"
     fi
+    port_answers "$REDIS_PORT" && port_taken "$REDIS_PORT" REDIS_PORT "a Redis server (no PONG)"
     local dir="$DATA_DIR/redis"
     mkdir -p "$dir"
     log "starting Redis on 127.0.0.1:$REDIS_PORT (data: $dir)"
@@ -304,6 +342,9 @@ start_redis() {
         sleep 0.2
     done
     tail -n 20 "$dir/redis.log" >&2 || true
+    if grep -q "Address already in use" "$dir/redis.log" 2>/dev/null; then
+        port_taken "$REDIS_PORT" REDIS_PORT "this project's Redis"
+    fi
     die "Redis did not answer on 127.0.0.1:$REDIS_PORT (log: $dir/redis.log)"
 }
 
@@ -320,6 +361,23 @@ stop_redis() {
     log "Redis pid $pid did not stop in 15 s"
 }
 
+# --- Local secret key ------------------------------------------------------------------
+
+# This checkout's own SECRET_KEY (development only): random, made once, in
+# $DATA_DIR/secret_key with mode 600. The settings read it through
+# SECRET_KEY_FILE when SECRET_KEY is unset (production requires SECRET_KEY).
+ensure_secret_key() {
+    _resolve_data_dir
+    local f="$DATA_DIR/secret_key"
+    if [ ! -s "$f" ]; then
+        log "generating a local SECRET_KEY in $f"
+        (umask 077 && "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(64))' >"$f.tmp.$$") &&
+            mv -f "$f.tmp.$$" "$f"
+    fi
+    chmod 600 "$f"
+    SECRET_KEY_FILE="$f"
+}
+
 # --- Environment ----------------------------------------------------------------------
 
 # Point the app at the local servers and put the venv first on PATH.
@@ -328,6 +386,7 @@ export_env() {
     export DATABASE_URL="postgres://$PG_USER:$PG_PASSWORD@127.0.0.1:$PG_PORT/$PG_DB"
     export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
     export BASE_DOMAIN PORT
+    [ -n "${SECRET_KEY_FILE:-}" ] && export SECRET_KEY_FILE
     export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-platform_core.settings}"
     export VIRTUAL_ENV="$VENV"
     export PATH="$VENV/bin:$PATH"
@@ -341,6 +400,7 @@ setup_all() {
     ensure_venv
     start_postgres
     start_redis
+    ensure_secret_key
     export_env
     log "setup done in $((SECONDS - t0)) s"
 }

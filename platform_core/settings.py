@@ -1,6 +1,6 @@
 """Settings from the environment, with safe local defaults.
 
-Production: set DJANGO_ENV=production (or DEBUG=0), SECRET_KEY, BASE_DOMAIN,
+Production: set DJANGO_ENV=production, SECRET_KEY, BASE_DOMAIN,
 DATABASE_URL and REDIS_URL; `manage.py check --deploy` then passes.
 """
 
@@ -29,14 +29,44 @@ def env_int(name: str, default: int) -> int:
 
 
 PRODUCTION = env("DJANGO_ENV", "development") == "production"
-DEBUG = env_bool("DEBUG", not PRODUCTION)
+# Django's debug pages (tracebacks, settings, URL patterns) only when asked
+# for with DEBUG=1, never by default, in development too.
+DEBUG = env_bool("DEBUG", False)
 TESTING = env_bool("TESTING", False)
+
+
+def _local_secret_key(path: Path) -> str:
+    """This installation's own development key: random, made once, kept in `path` (mode 600)."""
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if len(key) >= 50:
+        return key
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(64) + "\n")
+    try:
+        os.link(tmp, path)  # atomic and never overwrites: concurrent starters agree on one key
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
+
 
 SECRET_KEY = env("SECRET_KEY", "")
 if not SECRET_KEY:
     if PRODUCTION:
         raise RuntimeError("SECRET_KEY must be set when DJANGO_ENV=production")
-    SECRET_KEY = "dev-insecure-3b2f8d0e6a4c41f1b9d7e5c3a1f0e9d8c7b6a5f4e3d2c1b0a9f8e7d6"
+    # No key is published with the code: outside production an unset
+    # SECRET_KEY means a random key generated once into SECRET_KEY_FILE
+    # (ops/lib.sh points it at $DATA_DIR/secret_key).
+    SECRET_KEY = _local_secret_key(Path(env("SECRET_KEY_FILE") or BASE_DIR / ".data" / "secret_key"))
 
 # The root host; every organization lives at {slug}.{BASE_DOMAIN}.
 BASE_DOMAIN = env("BASE_DOMAIN", "localhost").lower().rstrip(".")
@@ -146,14 +176,14 @@ def _database(url: str) -> dict:
 
 
 DATABASES = {
-    "default": _database(env("DATABASE_URL", "postgres://taskhub:taskhub@127.0.0.1:54329/taskhub"))
+    "default": _database(env("DATABASE_URL", "postgres://taskhub:taskhub@127.0.0.1:25432/taskhub"))
 }
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache, queues, cacheops, live events --------------------------------
 
-REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:63790/0")
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:25379/0")
 
 
 def _next_db(url: str) -> str:
