@@ -22,6 +22,7 @@ reports its size. The organization is dropped at the end.
 """
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -168,7 +169,8 @@ def main() -> None:
     from shared_apps.accounts.models import User
     from tenant_apps.boards import ranking, services
 
-    call_command("setup_platform", verbosity=0, stdout=io.StringIO())
+    with contextlib.redirect_stdout(io.StringIO()):  # keep stdout for the figures
+        call_command("setup_platform", verbosity=0, stdout=io.StringIO())
     spacing = options.spacing or ranking.GAP
     tag = uuid.uuid4().hex[:8]
     owner = User.objects.create_user(
