@@ -61,7 +61,7 @@ def place(
     a slot for `item`. The caller writes `item.rank`. With `capacity`, raises
     Full when the container already holds that many other items.
     """
-    siblings = siblings.exclude(pk=item.pk).order_by("rank")
+    siblings = siblings.nocache().exclude(pk=item.pk).order_by("rank")
     size = siblings.count()
     if capacity is not None and size >= capacity:
         raise Full(capacity)

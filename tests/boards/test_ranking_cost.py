@@ -2,8 +2,8 @@
 (issue 11, finding 9): repeated inserts at one spot used to renumber the whole
 list every ~11 inserts (a 2,000-task list: ~1 s, 2,000 rows each time).
 
-Rows UPDATEd are read from pg_stat_xact_user_tables (this test's transaction)
-around each placement, so every write path is counted, whatever SQL made it.
+Rows UPDATEd are the rowcounts of every UPDATE of the task table around each
+placement, so every write path is counted, whatever SQL made it.
 """
 
 import pytest
@@ -28,13 +28,19 @@ def _actor(org_world) -> Actor:
     )
 
 
-def _rows_updated() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'boards_task'::regclass"
-        )
-        row = cursor.fetchone()
-    return row[0] if row else 0
+class UpdatedTaskRows:
+    """Execute wrapper: the rows of every UPDATE of boards_task (cursor.rowcount).
+    (pg_stat_xact_user_tables would not do: PostgreSQL 15+ also shows there the
+    counts of earlier transactions the backend has not flushed yet.)"""
+
+    def __init__(self):
+        self.rows = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if sql.startswith('UPDATE "boards_task"'):
+            self.rows += max(context["cursor"].rowcount, 0)
+        return result
 
 
 def _long_list(org_world, spacing: int):
@@ -94,13 +100,14 @@ def test_inserts_at_one_position_rewrite_few_rows(
     per_insert = []
     with in_org(world.b):
         b_before = _lookalike_ranks(lookalike)
-    with in_org(world.a):
+    counter = UpdatedTaskRows()
+    with in_org(world.a), connection.execute_wrapper(counter):
         for i in range(INSERTS):
-            before = _rows_updated()
+            before = counter.rows
             task = services.task_create(
                 actor=actor, task_list=task_list, title=f"n{i}", position=position
             )
-            per_insert.append(_rows_updated() - before)
+            per_insert.append(counter.rows - before)
             assert task.position == min(position, SIZE + i)
             expected.insert(position, f"n{i}")
         assert _titles_in_rank_order(task_list.id) == expected
@@ -116,6 +123,7 @@ def test_inserts_at_one_position_rewrite_few_rows(
 def test_moves_to_one_position_rewrite_few_rows(world, lookalike):
     """The same for moves: the last task moved to the middle, again and again."""
     from tenant_apps.boards import services
+    from tenant_apps.boards.models import Task
     from tenant_apps.boards.selectors import access_task
 
     seeded = _long_list(world.a, ranking.GAP)
@@ -123,16 +131,17 @@ def test_moves_to_one_position_rewrite_few_rows(world, lookalike):
     actor = _actor(world.a)
     expected = [f"t{i}" for i in range(SIZE)]
     total = 0
+    counter = UpdatedTaskRows()
     with in_org(world.a):
         for _ in range(INSERTS):
-            from tenant_apps.boards.models import Task
-
             last = Task.objects.filter(list_id=task_list.id).order_by("-rank").first()
-            before = _rows_updated()
-            moved = services.task_move(
-                actor=actor, task=access_task(actor, last.id), to_list=task_list, position=SIZE // 2
-            )
-            total += _rows_updated() - before - 1  # the moved task's own row
+            task = access_task(actor, last.id)
+            before = counter.rows
+            with connection.execute_wrapper(counter):
+                moved = services.task_move(
+                    actor=actor, task=task, to_list=task_list, position=SIZE // 2
+                )
+            total += counter.rows - before - 1  # the moved task's own row
             assert moved.position == SIZE // 2
             expected.insert(SIZE // 2, expected.pop())
         assert _titles_in_rank_order(task_list.id) == expected
