@@ -265,10 +265,10 @@ def main() -> None:
         "--db", default=f"taskhub_fleet_{os.getpid()}", help="Scratch database (dropped)."
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=54329)
+    parser.add_argument("--port", type=int, default=25432)
     parser.add_argument("--user", default="taskhub")
     parser.add_argument("--password", default="taskhub")
-    parser.add_argument("--redis-url", default="redis://127.0.0.1:63790/14")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:25379/14")
     parser.add_argument(
         "--stock", action="store_true", help="Also time migrate_schemas --tenant (no-op)."
     )

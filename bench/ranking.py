@@ -1,6 +1,6 @@
 """Cost of placing tasks in a long list, and the size of its board detail.
 
-    PG_PORT=15435 REDIS_PORT=16382 python bench/ranking.py [--size 2000] [--inserts 500] [--spacing N] [--json]
+    python bench/ranking.py [--size 2000] [--inserts 500] [--spacing N] [--json]
 
 Against the development database of ops/run (DATABASE_URL / REDIS_URL, by
 default built from PG_PORT / REDIS_PORT like ops/lib.sh; it is migrated with
@@ -35,8 +35,8 @@ from _common import django_setup, percentile
 
 
 def _defaults() -> None:
-    pg_port = os.environ.get("PG_PORT", "54329")
-    redis_port = os.environ.get("REDIS_PORT", "63790")
+    pg_port = os.environ.get("PG_PORT", "25432")
+    redis_port = os.environ.get("REDIS_PORT", "25379")
     os.environ.setdefault("DATABASE_URL", f"postgres://taskhub:taskhub@127.0.0.1:{pg_port}/taskhub")
     os.environ.setdefault("REDIS_URL", f"redis://127.0.0.1:{redis_port}/0")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

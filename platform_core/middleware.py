@@ -38,7 +38,7 @@ class RequestContextMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
-            if response.status_code >= 500 or settings.DEBUG:
+            if response.status_code >= 500 or settings.ACCESS_LOG:
                 log.info(
                     "%s %s %s",
                     request.method,

@@ -382,6 +382,8 @@ USE_TZ = True
 # --- Logging: one JSON line per record, with request id and tenant schema -------------
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
+# One line per request (5xx are always logged); ops/run turns it on.
+ACCESS_LOG = env_bool("ACCESS_LOG", DEBUG)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -450,6 +450,7 @@ def org_rename(
         org.slug = slug
         changes["slug"] = {"from": old_slug, "to": slug}
     if name is not None and name != org.name:
+        validate_org_name(name)
         changes["name"] = {"from": org.name, "to": name}
         org.name = name
     if not changes:

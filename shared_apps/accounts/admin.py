@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from platform_core.admin_access import ReadOnlyInline, is_operator
 from shared_apps.accounts.models import User
+from shared_apps.accounts.services import user_deactivate
 from shared_apps.orgs.models import Membership
 
 
@@ -43,3 +44,12 @@ class UserAdmin(admin.ModelAdmin):
         if not request.user.is_superuser:
             fields += ("is_staff", "is_superuser")  # only superusers make operators
         return fields
+
+    def save_model(self, request, obj, form, change):
+        """Deactivation goes through the service: sessions end, invites are revoked."""
+        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        if deactivating:
+            obj.is_active = True
+        super().save_model(request, obj, form, change)
+        if deactivating:
+            user_deactivate(user=obj, actor_id=request.user.id)

@@ -24,7 +24,7 @@ BUDGET_SECONDS = 30
 
 
 def test_board_detail_contains_the_task_just_created_under_concurrent_reads(pg, redis_server, servers):
-    env = app_env(pg.url(), redis_server.url())
+    env = app_env(pg.url(), redis_server.url(), BOARD_DETAIL_TASKS_PER_LIST=1_000_000)  # every new task in the detail
     (org,) = seed_orgs(env, ["stalecache"], roles=[])
     server = servers(env, workers=2)
     board = setup_board(server.url, org)

@@ -121,3 +121,22 @@ def test_admin_member_removal_keeps_the_last_owner(admin_client, new_org):
         {"action": "delete_selected", "_selected_action": [str(m.pk)], "post": "yes"},
     )
     assert Membership.objects.filter(id=m.id).exists()
+
+
+def test_deactivating_a_user_in_the_admin_ends_their_sessions(world):
+    from shared_apps.accounts.models import AuthSession
+
+    superuser = make_user(unique_email("root"), is_staff=True, is_superuser=True)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(superuser)
+    user = make_user(unique_email())
+    session = AuthSession.objects.create(user=user)
+    r = client.post(
+        f"/admin/accounts/user/{user.pk}/change/",
+        {"email": user.email, "name": user.name, "is_staff": "", "is_superuser": ""},  # is_active unticked
+    )
+    assert r.status_code == 302, r.content[:2000]
+    user.refresh_from_db()
+    session.refresh_from_db()
+    assert not user.is_active
+    assert session.revoked_at is not None and session.revoke_reason == "deactivated"

@@ -110,6 +110,7 @@ def test_rename_moves_the_host_and_keeps_the_schema(api, operator_api, new_org, 
     assert operator_api.patch("/platform/orgs/renamed-org", {"slug": "Bad Slug"}).status_code == 422
     assert operator_api.patch("/platform/orgs/renamed-org", {"slug": "admin"}).status_code == 422
     assert operator_api.patch("/platform/orgs/renamed-org", {}).status_code == 422
+    assert operator_api.patch("/platform/orgs/renamed-org", {"name": "Acme\r\nBcc: x@evil.test"}).status_code == 422
     assert operator_api.patch("/platform/orgs/no-such-org", {"name": "x"}).status_code == 404
 
 
