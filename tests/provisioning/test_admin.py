@@ -1,5 +1,7 @@
 """The Django admin on the root host: operators act through the same services and audit."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -131,10 +133,12 @@ def test_deactivating_a_user_in_the_admin_ends_their_sessions(world):
     client.force_login(superuser)
     user = make_user(unique_email())
     session = AuthSession.objects.create(user=user)
-    r = client.post(
-        f"/admin/accounts/user/{user.pk}/change/",
-        {"email": user.email, "name": user.name, "is_staff": "", "is_superuser": ""},  # is_active unticked
-    )
+    url = f"/admin/accounts/user/{user.pk}/change/"
+    page = client.get(url).content.decode()
+    management = dict(re.findall(r'name="([\w-]+-(?:TOTAL|INITIAL|MIN_NUM|MAX_NUM)_FORMS)"[^>]*value="(\d*)"', page))
+    assert management, "the change form has no inline management form"
+    form = {"email": user.email, "name": user.name, **management}  # is_active unticked
+    r = client.post(url, form)
     assert r.status_code == 302, r.content[:2000]
     user.refresh_from_db()
     session.refresh_from_db()
