@@ -306,7 +306,9 @@ router = Router(tags=["live"])
     "/boards/{board_id}/events",
     auth=StreamMemberAuth(),
     response={200: None, **ERRORS_OBJECT},
-    openapi_extra={"responses": {"200": {"description": "text/event-stream of audit events", "content": {"text/event-stream": {}}}}},
+    openapi_extra={
+        "responses": {"200": {"description": "text/event-stream of audit events", "content": {"text/event-stream": {}}}}
+    },
 )
 @requires(Action.BOARD_READ)
 def board_events(request: HttpRequest, board_id: UUID):

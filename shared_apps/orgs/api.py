@@ -33,7 +33,9 @@ def org_create(request: HttpRequest, payload: OrgCreateIn):
     creations per ORG_CREATE_RATE_WINDOW seconds (429 with Retry-After)."""
     owner = User.objects.get(id=request.auth.id)
     org = org_provision(owner=owner, name=payload.name, slug=payload.slug, enforce_quota=True)
-    return Status(201, {"id": org.id, "slug": org.slug, "name": org.name, "domain": org.primary_domain, "role": "owner"})
+    return Status(
+        201, {"id": org.id, "slug": org.slug, "name": org.name, "domain": org.primary_domain, "role": "owner"}
+    )
 
 
 @public_router.get("/orgs", response={200: list[MembershipOut], **ERRORS_AUTH})

@@ -168,7 +168,11 @@ def inviter_may_still_invite(invite: Invite, *, org_id) -> bool:
         return True
     if not User.objects.filter(id=invite.invited_by, is_active=True).exists():
         return False
-    role = Membership.objects.filter(organization_id=org_id, user_id=invite.invited_by).values_list("role", flat=True).first()
+    role = (
+        Membership.objects.filter(organization_id=org_id, user_id=invite.invited_by)
+        .values_list("role", flat=True)
+        .first()
+    )
     return may_invite(role, invite.role)
 
 
