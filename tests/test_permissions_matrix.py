@@ -513,3 +513,51 @@ def test_requires_authorizes_and_checks_per_object_handlers():
 
     assert checks(request) == "done"
     assert checks.action is Action.TASK_UPDATE
+
+
+# --- the special rules are predicates of the matrix -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("inviter", "role", "allowed"),
+    [
+        (OWNER, OWNER, True), (OWNER, ADMIN, True), (OWNER, MEMBER, True),
+        (ADMIN, OWNER, False), (ADMIN, ADMIN, True), (ADMIN, MEMBER, True),
+        (MEMBER, MEMBER, False), (None, MEMBER, False),
+    ],
+)
+def test_may_invite(inviter, role, allowed):
+    from platform_core.permissions import may_invite
+
+    assert may_invite(inviter, role) is allowed
+
+
+def test_last_owner_and_owner_only_promotion_are_predicates():
+    from platform_core.permissions import leaves_no_owner, may_change_member
+
+    assert leaves_no_owner(role=OWNER, new_role=None, owners=1)
+    assert leaves_no_owner(role=OWNER, new_role=ADMIN, owners=1)
+    assert not leaves_no_owner(role=OWNER, new_role=OWNER, owners=1)
+    assert not leaves_no_owner(role=OWNER, new_role=None, owners=2)
+    assert not leaves_no_owner(role=ADMIN, new_role=None, owners=1)
+
+    admin = SimpleNamespace(role=ADMIN, user_id="a")
+    owner = SimpleNamespace(role=OWNER, user_id="o")
+    member_target = SimpleNamespace(role=MEMBER, user_id="m")
+    owner_target = SimpleNamespace(role=OWNER, user_id="o2")
+    assert may_change_member(owner, owner_target, ADMIN) is None
+    assert may_change_member(owner, member_target, OWNER) is None
+    assert may_change_member(admin, member_target, ADMIN) is None
+    assert may_change_member(admin, member_target, OWNER) == "Only an owner may make someone an owner."
+    assert may_change_member(admin, owner_target, None) == "Only an owner may change or remove an owner."
+    me = SimpleNamespace(role=MEMBER, user_id="m")
+    assert may_change_member(me, member_target, None) is None, "a member may leave"
+
+
+def test_roles_are_defined_once():
+    from platform_core import permissions
+    from shared_apps.orgs import models
+
+    assert models.Role is permissions.Role
+    assert [r.value for r in permissions.Role] == ["owner", "admin", "member"]
+    assert models.Membership._meta.get_field("role").choices == permissions.Role.choices
