@@ -415,7 +415,8 @@ class Loader:
                 )
             else:
                 log(
-                    f"  in-process warm-up ({warm.get('seconds')} s) not verified ({warm['verify_sql']} SQL, {warm['errors']}): "
+                    f"  in-process warm-up ({warm.get('seconds')} s) not verified "
+                    f"({warm['verify_sql']} SQL, {warm['errors']}): "
                     "warming through HTTP instead"
                 )
                 warm = {**self.warmup(server), "how": "http"}
@@ -580,7 +581,8 @@ def fleet(opts, env: dict, run_dir: Path, n_orgs: int) -> dict:
 
     script = BENCH / "fleet_migrations.py"
     if script.exists():
-        # Its own scratch database (taskhub_bench_fleet, dropped by it); quick mode: 100 tenants, full: its defaults (100 and 1000).
+        # Its own scratch database (taskhub_bench_fleet, dropped by it);
+        # quick mode: 100 tenants, full: its defaults (100 and 1000).
         url = urlparse(os.environ["DATABASE_URL"])
         args = [
             "--db",

@@ -1,12 +1,13 @@
-"""Who may use the Django admin (root host): operators, i.e. active users with
-is_staff. One place for the rule and for the read-only variants."""
+"""Who may use the Django admin (root host): operators, as the permission
+matrix says (Action.PLATFORM_ACCESS). One place for the read-only variants."""
 
 from django.contrib import admin
 
+from platform_core import permissions
+
 
 def is_operator(request) -> bool:
-    user = request.user
-    return bool(user.is_active and user.is_staff)
+    return permissions.is_operator(request.user)
 
 
 class OperatorAdmin(admin.ModelAdmin):

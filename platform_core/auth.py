@@ -24,6 +24,7 @@ from platform_core.cache import (
     user_key,
 )
 from platform_core.errors import Forbidden, Unauthorized
+from platform_core.permissions import Action, can
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class JWTAuth(HttpBearer):
 class OperatorAuth(JWTAuth):
     def authenticate(self, request: HttpRequest, token: str):
         user = super().authenticate(request, token)
-        if not user.is_staff:
+        if not can(user, Action.PLATFORM_ACCESS):
             raise Forbidden("Operators only.")
         return user
 

@@ -48,7 +48,7 @@ from ninja import Router
 
 from platform_core.auth import Actor, MemberAuth, load_identity
 from platform_core.errors import AppError, Forbidden, NotFound, RateLimited
-from platform_core.permissions import Action, authorize
+from platform_core.permissions import Action, authorize, requires
 from platform_core.schemas import ERRORS_OBJECT
 from platform_core.tenancy import resolve_host
 
@@ -306,12 +306,14 @@ router = Router(tags=["live"])
     "/boards/{board_id}/events",
     auth=StreamMemberAuth(),
     response={200: None, **ERRORS_OBJECT},
-    openapi_extra={"responses": {"200": {"description": "text/event-stream of audit events", "content": {"text/event-stream": {}}}}},
+    openapi_extra={
+        "responses": {"200": {"description": "text/event-stream of audit events", "content": {"text/event-stream": {}}}}
+    },
 )
+@requires(Action.BOARD_READ)
 def board_events(request: HttpRequest, board_id: UUID):
     """Server-sent events for one board: `event:` is the audit action, `data:` the audit event JSON.
     The stream ends with `event: access_revoked` when the caller's access ends."""
-    authorize(request.actor, Action.BOARD_READ)
     from tenant_apps.boards.models import Board
 
     if not Board.objects.filter(id=board_id).exists():

@@ -1,23 +1,70 @@
 """The permission matrix of API.md, as data. Handlers name an Action; nothing else checks roles.
 
-Each rule lists the roles that may always do the action, plus an optional
-predicate that can allow the other roles for a given object (creator or
-assignee of a task, author of a comment, leaving oneself, ...).
+Each rule lists the principals that may always do the action, plus an optional
+predicate that can allow the others for a given object (creator or assignee of
+a task, author of a comment, leaving oneself, ...).
+
+Principals: the member roles of an organization (`Role`), and on the root host
+`ANYONE` (no credentials), `USER` (any signed-in user) and `OPERATOR`
+(an active user with `is_staff`). Operator rights are actions of this matrix
+too (`Action.PLATFORM_*`); `OperatorAuth` and the Django admin ask it.
+
+Every API handler names its action with `@requires(Action.X)`: the decorator
+records the action on the view (tests/test_permissions_matrix.py walks every
+route of both APIs and fails on one without it) and authorizes the caller
+before the handler runs; with `per_object=True` the handler authorizes
+against the object it looked up (`authorize(actor, Action.X, obj)`), and the
+decorator checks that it did.
 """
 
+import contextvars
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from django.db import models
+
 from platform_core.errors import Forbidden
 
-OWNER, ADMIN, MEMBER = "owner", "admin", "member"
-ALL_ROLES = frozenset({OWNER, ADMIN, MEMBER})
-MANAGERS = frozenset({OWNER, ADMIN})
+
+class Role(models.TextChoices):
+    """A member's role in an organization (the stored values of Membership.role)."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+# Principals outside an organization (root host, operators).
+ANYONE = "anyone"
+USER = "user"
+OPERATOR = "operator"
+
+ALL_ROLES = frozenset(Role)
+MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
+SIGNED_IN = frozenset({USER, OPERATOR})
+EVERYONE = frozenset({ANYONE, USER, OPERATOR})
+OPERATORS = frozenset({OPERATOR})
 
 
 class Action(StrEnum):
+    # root host: accounts and organizations of the caller
+    ACCOUNT_SIGNUP = "account.signup"
+    ACCOUNT_TOKEN = "account.token"  # obtain or refresh a token pair
+    ACCOUNT_LOGOUT = "account.logout"
+    ACCOUNT_READ = "account.read"  # GET /me
+    ACCOUNT_ORG_CREATE = "account.org_create"
+    ACCOUNT_ORG_LIST = "account.org_list"
+    # root host: operators
+    PLATFORM_ACCESS = "platform.access"  # /platform/... at all, and the Django admin
+    PLATFORM_ORG_READ = "platform.org_read"
+    PLATFORM_ORG_CREATE = "platform.org_create"
+    PLATFORM_ORG_UPDATE = "platform.org_update"
+    PLATFORM_ORG_SUSPEND = "platform.org_suspend"  # suspend and resume
+    PLATFORM_ORG_DELETE = "platform.org_delete"
+    # organization hosts
     ORG_READ = "org.read"
     ORG_UPDATE = "org.update"
     MEMBER_READ = "member.read"
@@ -26,6 +73,7 @@ class Action(StrEnum):
     INVITE_READ = "invite.read"
     INVITE_CREATE = "invite.create"
     INVITE_REVOKE = "invite.revoke"
+    INVITE_ACCEPT = "invite.accept"  # any signed-in user holding a token
     BOARD_READ = "board.read"
     BOARD_CREATE = "board.create"
     BOARD_UPDATE = "board.update"
@@ -44,7 +92,7 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
 
 
-# --- object predicates: may a role outside `roles` still do it? --------------
+# --- object predicates: may a principal outside `roles` still do it? --------------
 
 
 def is_task_creator_or_assignee(actor, task) -> bool:
@@ -70,14 +118,27 @@ class Rule:
 
 
 MATRIX: dict[Action, Rule] = {
+    Action.ACCOUNT_SIGNUP: Rule(EVERYONE),
+    Action.ACCOUNT_TOKEN: Rule(EVERYONE),
+    Action.ACCOUNT_LOGOUT: Rule(SIGNED_IN),
+    Action.ACCOUNT_READ: Rule(SIGNED_IN),
+    Action.ACCOUNT_ORG_CREATE: Rule(SIGNED_IN),
+    Action.ACCOUNT_ORG_LIST: Rule(SIGNED_IN),
+    Action.PLATFORM_ACCESS: Rule(OPERATORS),
+    Action.PLATFORM_ORG_READ: Rule(OPERATORS),
+    Action.PLATFORM_ORG_CREATE: Rule(OPERATORS),
+    Action.PLATFORM_ORG_UPDATE: Rule(OPERATORS),
+    Action.PLATFORM_ORG_SUSPEND: Rule(OPERATORS),
+    Action.PLATFORM_ORG_DELETE: Rule(OPERATORS),
     Action.ORG_READ: Rule(ALL_ROLES),
     Action.ORG_UPDATE: Rule(MANAGERS),
     Action.MEMBER_READ: Rule(ALL_ROLES),
-    Action.MEMBER_CHANGE_ROLE: Rule(MANAGERS),  # + target rules in check_member_change
+    Action.MEMBER_CHANGE_ROLE: Rule(MANAGERS),  # + may_change_member on the target
     Action.MEMBER_REMOVE: Rule(MANAGERS, unless=is_self),  # a member may leave
     Action.INVITE_READ: Rule(MANAGERS),
-    Action.INVITE_CREATE: Rule(MANAGERS),
+    Action.INVITE_CREATE: Rule(MANAGERS),  # + may_invite on the invited role
     Action.INVITE_REVOKE: Rule(MANAGERS),
+    Action.INVITE_ACCEPT: Rule(SIGNED_IN),  # + the invite's email (the service)
     Action.BOARD_READ: Rule(ALL_ROLES),
     Action.BOARD_CREATE: Rule(MANAGERS),
     Action.BOARD_UPDATE: Rule(MANAGERS),
@@ -97,9 +158,27 @@ MATRIX: dict[Action, Rule] = {
 }
 
 
+def principals(actor) -> frozenset[str]:
+    """What `actor` counts as: a member's role (platform_core.auth.Actor), or
+    for a user (AuthUser, a Django User, None for no credentials) ANYONE,
+    USER when signed in, OPERATOR when also active and `is_staff`."""
+    role = getattr(actor, "role", None)
+    if role is not None:
+        return frozenset({role})
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return frozenset({ANYONE})
+    if getattr(actor, "is_staff", False) and getattr(actor, "is_active", True):
+        return frozenset({ANYONE, USER, OPERATOR})
+    return frozenset({ANYONE, USER})
+
+
+# The actions authorized during the current handler call (see `requires`).
+_authorized: contextvars.ContextVar[list | None] = contextvars.ContextVar("authorized", default=None)
+
+
 def can(actor, action: Action, obj: Any = None) -> bool:
     rule = MATRIX[action]
-    if actor.role in rule.roles:
+    if principals(actor) & rule.roles:
         return True
     return rule.unless is not None and obj is not None and rule.unless(actor, obj)
 
@@ -107,6 +186,42 @@ def can(actor, action: Action, obj: Any = None) -> bool:
 def authorize(actor, action: Action, obj: Any = None) -> None:
     if not can(actor, action, obj):
         raise Forbidden(f"Your role may not {action.value.replace('.', ' ').replace('_', ' ')}.")
+    granted = _authorized.get()
+    if granted is not None:
+        granted.append(action)
+
+
+def requires(action: Action, *, per_object: bool = False):
+    """Name the handler's action. The caller is `request.auth` (the member on
+    organization hosts, the user on the root host, None without credentials).
+
+    Default: authorize before the handler runs. `per_object=True`: the handler
+    (or the service it calls) authorizes against the object it looked up; a
+    handler that returns without having done so is a bug and fails loudly.
+    """
+
+    def decorate(view):
+        @functools.wraps(view)
+        def handler(request, *args, **kwargs):
+            granted: list = []
+            token = _authorized.set(granted)
+            try:
+                if not per_object:
+                    authorize(getattr(request, "auth", None), action)
+                result = view(request, *args, **kwargs)
+            finally:
+                _authorized.reset(token)
+            if action not in granted:
+                raise RuntimeError(f"{view.__qualname__} returned without authorizing {action}")
+            return result
+
+        handler.action = action
+        return handler
+
+    return decorate
+
+
+# --- rules that depend on more than the action ---------------------------------------
 
 
 def may_invite(inviter_role: str | None, role: str) -> bool:
@@ -116,22 +231,44 @@ def may_invite(inviter_role: str | None, role: str) -> bool:
     an invite is accepted, and when the inviter's role changes or they leave:
     their pending invites that fail it are revoked.
     """
-    return inviter_role in MATRIX[Action.INVITE_CREATE].roles and (role != OWNER or inviter_role == OWNER)
+    return inviter_role in MATRIX[Action.INVITE_CREATE].roles and may_grant(inviter_role, role)
+
+
+def may_grant(granter_role: str | None, role: str | None) -> bool:
+    """Only an owner makes someone an owner (by invite or role change)."""
+    return role != Role.OWNER or granter_role == Role.OWNER
+
+
+def may_change_member(actor, target, new_role: str | None = None) -> str | None:
+    """None if `actor` may change `target`'s role to `new_role` (None: remove),
+    else why not. Past MEMBER_CHANGE_ROLE / MEMBER_REMOVE of the matrix:
+    owners may change or remove anyone and make owners; admins change or remove
+    admins and members, never owners, and make no owners; anyone may leave."""
+    if actor.role == Role.OWNER or (is_self(actor, target) and new_role is None):
+        return None
+    if target.role == Role.OWNER:
+        return "Only an owner may change or remove an owner."
+    if not may_grant(actor.role, new_role):
+        return "Only an owner may make someone an owner."
+    return None
 
 
 def check_member_change(actor, target, new_role: str | None = None) -> None:
-    """Role-change and removal rules that depend on the target member.
-
-    owner: may change or remove anyone, and make owners.
-    admin: may change or remove admins and members, never owners; may not make owners.
-    member: may only remove themself (leave).
-    The last-owner rule (409) is the service's: it needs a locked count.
-    """
+    """The matrix on a role change (new_role given) or a removal: 403 if refused.
+    The last-owner rule (409, `leaves_no_owner`) is the service's: it needs a locked count."""
     action = Action.MEMBER_REMOVE if new_role is None else Action.MEMBER_CHANGE_ROLE
     authorize(actor, action, target)
-    if actor.role == OWNER or is_self(actor, target) and new_role is None:
-        return
-    if target.role == OWNER:
-        raise Forbidden("Only an owner may change or remove an owner.")
-    if new_role == OWNER:
-        raise Forbidden("Only an owner may make someone an owner.")
+    refusal = may_change_member(actor, target, new_role)
+    if refusal:
+        raise Forbidden(refusal)
+
+
+def leaves_no_owner(*, role: str, new_role: str | None, owners: int) -> bool:
+    """Would changing a member of `role` to `new_role` (None: removing them)
+    leave the organization with no owner, given `owners` owners now?"""
+    return role == Role.OWNER and new_role != Role.OWNER and owners <= 1
+
+
+def is_operator(user) -> bool:
+    """An operator of the platform (the Django admin, /platform/...)."""
+    return can(user, Action.PLATFORM_ACCESS)

@@ -240,7 +240,8 @@ def run(*, orgs: int, users: int, duration: float, max_requests: int, workers: i
     try:
         pg.start()
         redis.start()
-        env = app_env(pg.url(), redis.url(), DB_POOL_MAX="20", BOARD_DETAIL_TASKS_PER_LIST=1_000_000)  # stale_reads looks for every task
+        # BOARD_DETAIL_TASKS_PER_LIST: stale_reads looks for every task
+        env = app_env(pg.url(), redis.url(), DB_POOL_MAX="20", BOARD_DETAIL_TASKS_PER_LIST=1_000_000)
         slugs = [f"ld{i:02d}" for i in range(1, orgs + 1)]
         seeded = seed_orgs(env, slugs, roles=["member"] * (users - 1))
         server = Server(env, workers=workers).start()
@@ -288,15 +289,16 @@ def run(*, orgs: int, users: int, duration: float, max_requests: int, workers: i
         "requests": requests, "rps": round(requests / elapsed, 1) if elapsed else None,
         "mutations": sum(a["mutations"] for a in audits.values()),
         "audit_events": sum(a["events"] for a in audits.values()),
-        "errors": len(errors), "stale_reads": sum(len(c.stale_reads) for c in clients), "leaks": len(response_leaks) + len(db_leaks),
+        "errors": len(errors), "stale_reads": sum(len(c.stale_reads) for c in clients),
+        "leaks": len(response_leaks) + len(db_leaks),
         "response_leaks": len(response_leaks), "db_leaks": len(db_leaks),
         "lost_audit_events": len(lost), "extra_audit_events": len(extra),
         "server_error_log_lines": server_errors,
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1) if latencies else None,
         "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1) if latencies else None,
         "by_op": dict(sorted(by_op.items())),
-        "samples": {"errors": errors[:10], "stale_reads": [e for c in clients for e in c.stale_reads][:10], "leaks": (response_leaks + db_leaks)[:10], "lost": lost[:10],
-                    "extra": extra[:10]},
+        "samples": {"errors": errors[:10], "stale_reads": [e for c in clients for e in c.stale_reads][:10],
+                    "leaks": (response_leaks + db_leaks)[:10], "lost": lost[:10], "extra": extra[:10]},
     }
 
 

@@ -6,6 +6,7 @@ from ninja import Query, Router, Status
 
 from platform_core.auth import operator_auth
 from platform_core.pagination import Page, PageQuery
+from platform_core.permissions import Action, requires
 from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
 from provisioning import selectors, services
 from provisioning.schemas import (
@@ -19,6 +20,7 @@ router = Router(tags=["platform"], auth=operator_auth)
 
 
 @router.get("/orgs", response={200: Page[PlatformOrgOut], **ERRORS_AUTH})
+@requires(Action.PLATFORM_ORG_READ)
 def platform_org_list(
     request: HttpRequest, page: Query[PageQuery], filters: Query[PlatformOrgListQuery]
 ):
@@ -26,6 +28,7 @@ def platform_org_list(
 
 
 @router.post("/orgs", response={201: PlatformOrgOut, 409: ErrorOut, **ERRORS_AUTH})
+@requires(Action.PLATFORM_ORG_CREATE)
 def platform_org_create(request: HttpRequest, payload: PlatformOrgCreateIn):
     org = services.org_provision_for_email(
         owner_email=payload.owner_email,
@@ -38,11 +41,13 @@ def platform_org_create(request: HttpRequest, payload: PlatformOrgCreateIn):
 
 
 @router.get("/orgs/{slug}", response={200: PlatformOrgOut, **ERRORS_OBJECT})
+@requires(Action.PLATFORM_ORG_READ)
 def platform_org_detail(request: HttpRequest, slug: str):
     return selectors.platform_org_detail(slug=slug)
 
 
 @router.patch("/orgs/{slug}", response={200: PlatformOrgOut, 409: ErrorOut, **ERRORS_OBJECT})
+@requires(Action.PLATFORM_ORG_UPDATE)
 def platform_org_update(request: HttpRequest, slug: str, payload: PlatformOrgUpdateIn):
     org = services.org_get_for_operator(slug=slug)
     org = services.org_rename(
@@ -52,6 +57,7 @@ def platform_org_update(request: HttpRequest, slug: str, payload: PlatformOrgUpd
 
 
 @router.post("/orgs/{slug}/suspend", response={200: PlatformOrgOut, **ERRORS_OBJECT})
+@requires(Action.PLATFORM_ORG_SUSPEND)
 def platform_org_suspend(request: HttpRequest, slug: str):
     org = services.org_suspend(
         org=services.org_get_for_operator(slug=slug), actor_id=request.auth.id, via="api"
@@ -60,6 +66,7 @@ def platform_org_suspend(request: HttpRequest, slug: str):
 
 
 @router.post("/orgs/{slug}/resume", response={200: PlatformOrgOut, **ERRORS_OBJECT})
+@requires(Action.PLATFORM_ORG_SUSPEND)
 def platform_org_resume(request: HttpRequest, slug: str):
     org = services.org_resume(
         org=services.org_get_for_operator(slug=slug), actor_id=request.auth.id, via="api"
@@ -68,6 +75,7 @@ def platform_org_resume(request: HttpRequest, slug: str):
 
 
 @router.delete("/orgs/{slug}", response={204: None, **ERRORS_OBJECT})
+@requires(Action.PLATFORM_ORG_DELETE)
 def platform_org_delete(request: HttpRequest, slug: str):
     services.org_delete(
         org=services.org_get_for_operator(slug=slug), actor_id=request.auth.id, via="api"

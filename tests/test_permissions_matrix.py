@@ -3,8 +3,13 @@
 Every Action of platform_core.permissions is exercised by at least one
 request, as every role (and, where the table depends on the object, as a
 member who is the task's creator or assignee, the comment's author, or the
-member being removed). The expectations below are written from API.md, not
+member being removed); the root host's actions as no one, a signed-in user
+and an operator. The expectations below are written from API.md, not
 derived from MATRIX, so a wrong row in MATRIX fails here too.
+
+Every route of both APIs must be in the walk and name its action
+(`@requires`): a route missing from the walk, a walked route that does not
+exist, or a handler that names no action (or another one) fails.
 """
 
 from dataclasses import dataclass
@@ -15,8 +20,8 @@ from django.urls import Resolver404, resolve
 from django_tenants.utils import schema_context
 from model_bakery import baker
 
-from platform_core.permissions import Action
-from tests.support import add_member, make_user, unique_email
+from platform_core.permissions import MATRIX, Action, Rule
+from tests.support import PASSWORD, add_member, make_user, unique_email
 
 pytestmark = pytest.mark.django_db
 
@@ -206,19 +211,17 @@ def _scene(api, org_world, role: str, case: Case) -> SimpleNamespace:
         r = api(org_world, org_world.owner).post(
             "/invites", {"email": unique_email("invitee"), "role": "member"}
         )
-        if r.status_code != 201:
-            pytest.skip(f"cannot create an invite to revoke (POST /invites -> {r.status_code})")
+        assert r.status_code == 201, f"cannot create an invite to revoke: {r.content}"
         ids["invite"] = r.json()["id"]
     return SimpleNamespace(actor=actor, ids=ids)
 
 
-def _require_route(path: str) -> None:
+def _require_route(path: str, urlconf: str = "platform_core.urls_tenant") -> None:
+    """A walked route that does not resolve is a failure, never a skip."""
     try:
-        match = resolve("/api/v1" + path, urlconf="platform_core.urls_tenant")
+        resolve("/api/v1" + path, urlconf=urlconf)
     except Resolver404:
-        pytest.skip(f"{path} is not implemented yet")
-    if match is None:  # pragma: no cover
-        pytest.skip(f"{path} is not implemented yet")
+        pytest.fail(f"{path} does not exist, yet the permission table walks it")
 
 
 def _audit_count(org_world) -> int:
@@ -247,8 +250,7 @@ def test_permission_matrix(api, world, case: Case, role: str):
     else:
         response = client.delete(path)
 
-    if response.status_code == 405:
-        pytest.skip(f"{case.method} {case.path} is not implemented yet")
+    assert response.status_code != 405, f"{case.method} {case.path} does not exist"
     if role in case.allowed:
         assert response.status_code == case.ok, response.content
         if case.method != "GET":
@@ -262,7 +264,8 @@ def test_permission_matrix(api, world, case: Case, role: str):
 
 
 def test_walk_covers_every_action():
-    walked = {case.action for case in CASES}
+    walked = {case.action for case in CASES} | {case.action for case in ROOT_CASES}
+    walked |= {Action.PLATFORM_ACCESS}  # test_operator_rights_are_the_matrix
     missing = set(Action) - walked
     assert not missing, f"actions missing from the permission walk: {sorted(missing)}"
 
@@ -296,13 +299,265 @@ def test_outsider_is_refused_everywhere(api, world):
             invite=some_id,
             bystander=some_id,
         )
-        try:
-            resolve("/api/v1" + path, urlconf="platform_core.urls_tenant")
-        except Resolver404:
-            continue  # not implemented yet (see _require_route)
+        _require_route(path)
         if case.method in ("POST", "PATCH"):
             response = getattr(client, case.method.lower())(path, case.body)
         else:
             response = getattr(client, case.method.lower())(path)
         assert response.status_code == 403, (case.id, response.content)
         assert response.json()["code"] == "not_a_member"
+
+
+# --- the root host, and accepting an invite: no one, a signed-in user, an operator ------------
+
+ANYONE, USER, OPERATOR = "anyone", "user", "operator"
+PRINCIPALS = (ANYONE, USER, OPERATOR)
+SIGNED_IN = frozenset({USER, OPERATOR})
+ALL_PRINCIPALS = frozenset(PRINCIPALS)
+
+
+@dataclass(frozen=True)
+class RootCase:
+    action: Action
+    method: str
+    path: str  # formatted with the scene's values
+    ok: int
+    allowed: frozenset
+    body: dict | None = None
+    host: str = "root"  # or "org": the organization host (acme)
+
+    @property
+    def id(self) -> str:
+        return f"{self.action.value}:{self.method} {self.path}"
+
+
+ROOT_CASES = [
+    RootCase(Action.ACCOUNT_SIGNUP, "POST", "/auth/signup", 201, ALL_PRINCIPALS,
+             {"email": "{new_email}", "password": PASSWORD, "name": "New"}),
+    RootCase(Action.ACCOUNT_TOKEN, "POST", "/auth/token", 200, ALL_PRINCIPALS,
+             {"email": "{email}", "password": PASSWORD}),
+    RootCase(Action.ACCOUNT_TOKEN, "POST", "/auth/token/refresh", 200, ALL_PRINCIPALS,
+             {"refresh": "{refresh}"}),
+    RootCase(Action.ACCOUNT_LOGOUT, "POST", "/auth/logout", 204, SIGNED_IN, {"refresh": "{refresh}"}),
+    RootCase(Action.ACCOUNT_READ, "GET", "/me", 200, SIGNED_IN),
+    RootCase(Action.ACCOUNT_ORG_CREATE, "POST", "/orgs", 201, SIGNED_IN,
+             {"name": "New org", "slug": "{new_slug}"}),
+    RootCase(Action.ACCOUNT_ORG_LIST, "GET", "/orgs", 200, SIGNED_IN),
+    RootCase(Action.PLATFORM_ORG_READ, "GET", "/platform/orgs", 200, frozenset({OPERATOR})),
+    RootCase(Action.PLATFORM_ORG_CREATE, "POST", "/platform/orgs", 201, frozenset({OPERATOR}),
+             {"owner_email": "{email}", "name": "Provisioned", "slug": "{new_slug}"}),
+    RootCase(Action.PLATFORM_ORG_READ, "GET", "/platform/orgs/{slug}", 200, frozenset({OPERATOR})),
+    RootCase(Action.PLATFORM_ORG_UPDATE, "PATCH", "/platform/orgs/{slug}", 200, frozenset({OPERATOR}),
+             {"name": "Renamed"}),
+    RootCase(Action.PLATFORM_ORG_SUSPEND, "POST", "/platform/orgs/{slug}/suspend", 200,
+             frozenset({OPERATOR})),
+    RootCase(Action.PLATFORM_ORG_SUSPEND, "POST", "/platform/orgs/{slug}/resume", 200,
+             frozenset({OPERATOR})),
+    RootCase(Action.PLATFORM_ORG_DELETE, "DELETE", "/platform/orgs/{slug}", 204, frozenset({OPERATOR})),
+    RootCase(Action.INVITE_ACCEPT, "POST", "/invites/accept", 200, SIGNED_IN, {"token": "{invite_token}"},
+             host="org"),
+]
+
+ROOT_WALK = [
+    pytest.param(case, who, id=f"{case.id}:{who}") for case in ROOT_CASES for who in PRINCIPALS
+]
+
+
+def _unique_slug() -> str:
+    import uuid
+
+    return "m" + uuid.uuid4().hex[:12]
+
+
+def _root_scene(api, world, case: RootCase, who: str) -> tuple[object, dict]:
+    """A fresh user (an operator if `who` says so) with a refresh token, an
+    organization to act on, and an invite to that user's email."""
+    from provisioning.services import org_provision
+
+    user = make_user(unique_email(who), is_staff=who == OPERATOR)
+    values = {"email": user.email, "new_email": unique_email("signup"), "new_slug": _unique_slug()}
+    if "{refresh}" in str(case.body):
+        r = api("root").post("/auth/token", {"email": user.email, "password": PASSWORD})
+        assert r.status_code == 200, r.content
+        values["refresh"] = r.json()["refresh"]
+    if "{slug}" in case.path:
+        owner = make_user(unique_email("scratch-owner"))
+        values["slug"] = org_provision(owner=owner, name="Scratch", slug=_unique_slug()).slug
+    if "{invite_token}" in str(case.body):
+        from tests.invites.helpers import token_of
+
+        r = api(world.a, world.a.owner).post("/invites", {"email": user.email, "role": "member"})
+        assert r.status_code == 201, r.content
+        values["invite_token"] = token_of(r.json()["id"])
+    return user, values
+
+
+@pytest.mark.parametrize(("case", "who"), ROOT_WALK)
+def test_root_permission_matrix(api, world, case: RootCase, who: str):
+    user, values = _root_scene(api, world, case, who)
+    path = _format(case.path, values)
+    _require_route(path, "platform_core.urls_public" if case.host == "root" else "platform_core.urls_tenant")
+    body = _format(case.body, values)
+    client = api("root" if case.host == "root" else world.a, None if who == ANYONE else user)
+    response = getattr(client, case.method.lower())(path, *([body] if case.method in ("POST", "PATCH") else []))
+    assert response.status_code != 405, f"{case.method} {case.path} does not exist"
+    if who in case.allowed:
+        assert response.status_code == case.ok, response.content
+    elif who == ANYONE:
+        assert response.status_code == 401, response.content
+    else:
+        assert response.status_code == 403, response.content
+        assert response.json()["code"] == "forbidden"
+
+
+def test_operator_rights_are_the_matrix(api, world, monkeypatch):
+    """OperatorAuth and the Django admin ask the matrix (Action.PLATFORM_ACCESS),
+    not `is_staff` directly: take the right away in the matrix and an operator
+    is refused on /platform/... and in the admin."""
+    from django.test import RequestFactory
+
+    from platform_core.admin_access import is_operator
+
+    request = RequestFactory().get("/admin/")
+    request.user = world.operator
+    assert is_operator(request)
+    assert api("root", world.operator).get("/platform/orgs").status_code == 200
+
+    monkeypatch.setitem(MATRIX, Action.PLATFORM_ACCESS, Rule(frozenset()))
+    assert not is_operator(request)
+    response = api("root", world.operator).get("/platform/orgs")
+    assert response.status_code == 403, response.content
+    assert response.json() == {"code": "forbidden", "detail": "Operators only."}
+
+
+# --- every route names its action, and every route is walked ---------------------------
+
+
+def _normalize(path: str) -> str:
+    import re
+
+    return re.sub(r"\{[^}]*\}", "{}", "/" + path.strip("/"))
+
+
+# Routes the HTTP walks above do not call, with the action their handler must name.
+UNWALKED = {
+    # A never-ending text/event-stream; its access rules are tests/live's.
+    ("tenant", "GET", "/boards/{}/events"): Action.BOARD_READ,
+}
+
+
+def _expected_routes() -> dict:
+    expected = dict(UNWALKED)
+    for case in CASES:
+        expected[("tenant", case.method, _normalize(case.path))] = case.action
+    for case in ROOT_CASES:
+        api_name = "public" if case.host == "root" else "tenant"
+        expected[(api_name, case.method, _normalize(case.path))] = case.action
+    return expected
+
+
+def _routes() -> dict:
+    from platform_core.api import public_api, tenant_api
+
+    found = {}
+    for api_name, api in (("public", public_api), ("tenant", tenant_api)):
+        for prefix, router in api._routers:
+            for path, path_view in router.path_operations.items():
+                for operation in path_view.operations:
+                    for method in operation.methods:
+                        found[(api_name, method, _normalize(prefix + path))] = operation.view_func
+    return found
+
+
+def test_every_route_names_its_action_and_is_walked():
+    routes = _routes()
+    expected = _expected_routes()
+    assert routes, "no routes found: the walk would prove nothing"
+    unnamed = sorted(key for key, view in routes.items() if getattr(view, "action", None) not in MATRIX)
+    assert not unnamed, f"handlers that name no action (use @requires): {unnamed}"
+    unwalked = sorted(set(routes) - set(expected))
+    assert not unwalked, f"routes missing from the permission walk: {unwalked}"
+    gone = sorted(set(expected) - set(routes))
+    assert not gone, f"walked routes that do not exist: {gone}"
+    wrong = {key: (routes[key].action, action) for key, action in expected.items() if routes[key].action != action}
+    assert not wrong, f"handlers naming another action than the walk expects (named, expected): {wrong}"
+
+
+def test_requires_authorizes_and_checks_per_object_handlers():
+    from platform_core.errors import Forbidden
+    from platform_core.permissions import authorize, requires
+
+    member = SimpleNamespace(role=MEMBER, user_id="u1")
+    request = SimpleNamespace(auth=member)
+    ran = []
+
+    @requires(Action.BOARD_CREATE)
+    def create(request):
+        ran.append("create")
+
+    with pytest.raises(Forbidden):
+        create(request)
+    assert ran == [], "an object-less action is refused before the handler runs"
+
+    @requires(Action.TASK_UPDATE, per_object=True)
+    def forgets(request):
+        return "done"
+
+    with pytest.raises(RuntimeError, match="without authorizing"):
+        forgets(request)
+
+    @requires(Action.TASK_UPDATE, per_object=True)
+    def checks(request):
+        authorize(request.auth, Action.TASK_UPDATE, SimpleNamespace(created_by="u1", assignee_id=None))
+        return "done"
+
+    assert checks(request) == "done"
+    assert checks.action is Action.TASK_UPDATE
+
+
+# --- the special rules are predicates of the matrix -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("inviter", "role", "allowed"),
+    [
+        (OWNER, OWNER, True), (OWNER, ADMIN, True), (OWNER, MEMBER, True),
+        (ADMIN, OWNER, False), (ADMIN, ADMIN, True), (ADMIN, MEMBER, True),
+        (MEMBER, MEMBER, False), (None, MEMBER, False),
+    ],
+)
+def test_may_invite(inviter, role, allowed):
+    from platform_core.permissions import may_invite
+
+    assert may_invite(inviter, role) is allowed
+
+
+def test_last_owner_and_owner_only_promotion_are_predicates():
+    from platform_core.permissions import leaves_no_owner, may_change_member
+
+    assert leaves_no_owner(role=OWNER, new_role=None, owners=1)
+    assert leaves_no_owner(role=OWNER, new_role=ADMIN, owners=1)
+    assert not leaves_no_owner(role=OWNER, new_role=OWNER, owners=1)
+    assert not leaves_no_owner(role=OWNER, new_role=None, owners=2)
+    assert not leaves_no_owner(role=ADMIN, new_role=None, owners=1)
+
+    admin = SimpleNamespace(role=ADMIN, user_id="a")
+    owner = SimpleNamespace(role=OWNER, user_id="o")
+    member_target = SimpleNamespace(role=MEMBER, user_id="m")
+    owner_target = SimpleNamespace(role=OWNER, user_id="o2")
+    assert may_change_member(owner, owner_target, ADMIN) is None
+    assert may_change_member(owner, member_target, OWNER) is None
+    assert may_change_member(admin, member_target, ADMIN) is None
+    assert may_change_member(admin, member_target, OWNER) == "Only an owner may make someone an owner."
+    assert may_change_member(admin, owner_target, None) == "Only an owner may change or remove an owner."
+    me = SimpleNamespace(role=MEMBER, user_id="m")
+    assert may_change_member(me, member_target, None) is None, "a member may leave"
+
+
+def test_roles_are_defined_once():
+    from platform_core import permissions
+    from shared_apps.orgs import models
+
+    assert models.Role is permissions.Role
+    assert [r.value for r in permissions.Role] == ["owner", "admin", "member"]
+    assert models.Membership._meta.get_field("role").choices == permissions.Role.choices

@@ -36,7 +36,9 @@ def signup_throttle(*, client_ip: str | None) -> None:
     keeps it); these limits make that answer too slow to enumerate accounts
     with (SIGNUP_RATE_PER_IP a window per client, SIGNUP_RATE_GLOBAL for
     everyone), and sign-up too slow to exhaust the servers with."""
-    check_rate(f"signup:ip:{ip_bucket(client_ip)}", limit=settings.SIGNUP_RATE_PER_IP, window=settings.SIGNUP_RATE_WINDOW)
+    check_rate(
+        f"signup:ip:{ip_bucket(client_ip)}", limit=settings.SIGNUP_RATE_PER_IP, window=settings.SIGNUP_RATE_WINDOW
+    )
     check_rate("signup:all", limit=settings.SIGNUP_RATE_GLOBAL, window=settings.SIGNUP_RATE_GLOBAL_WINDOW)
 
 

@@ -9,7 +9,7 @@ from ninja import Query, Router, Status
 from platform_core.auth import jwt_auth, member_auth
 from platform_core.errors import NotFound
 from platform_core.pagination import Page, PageQuery
-from platform_core.permissions import Action, authorize
+from platform_core.permissions import Action, requires
 from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
 from provisioning.services import org_provision
 from shared_apps.accounts.models import User
@@ -26,16 +26,20 @@ tenant_router = Router(tags=["organization"], auth=member_auth)
 
 
 @public_router.post("/orgs", response={201: OrgOut, 409: ErrorOut, **ERRORS_AUTH})
+@requires(Action.ACCOUNT_ORG_CREATE)
 def org_create(request: HttpRequest, payload: OrgCreateIn):
     """Create an organization owned by the caller. Quotas: MAX_ORGS_PER_USER live
     organizations owned or created (403 `quota_exceeded`), ORG_CREATE_RATE
     creations per ORG_CREATE_RATE_WINDOW seconds (429 with Retry-After)."""
     owner = User.objects.get(id=request.auth.id)
     org = org_provision(owner=owner, name=payload.name, slug=payload.slug, enforce_quota=True)
-    return Status(201, {"id": org.id, "slug": org.slug, "name": org.name, "domain": org.primary_domain, "role": "owner"})
+    return Status(
+        201, {"id": org.id, "slug": org.slug, "name": org.name, "domain": org.primary_domain, "role": "owner"}
+    )
 
 
 @public_router.get("/orgs", response={200: list[MembershipOut], **ERRORS_AUTH})
+@requires(Action.ACCOUNT_ORG_LIST)
 def org_list(request: HttpRequest):
     return user_memberships(user_id=request.auth.id)
 
@@ -52,21 +56,21 @@ def _org_out(request: HttpRequest, name: str | None = None) -> dict:
 
 
 @tenant_router.get("/org", response={200: OrgOut, **ERRORS_AUTH})
+@requires(Action.ORG_READ)
 def org_detail(request: HttpRequest):
-    authorize(request.actor, Action.ORG_READ)
     return _org_out(request)
 
 
 @tenant_router.patch("/org", response={200: OrgOut, **ERRORS_AUTH})
+@requires(Action.ORG_UPDATE)
 def org_rename(request: HttpRequest, payload: OrgUpdateIn):
-    authorize(request.actor, Action.ORG_UPDATE)
     org = services.org_update(actor=request.actor, org_id=request.tenant.id, name=payload.name)
     return _org_out(request, name=org.name)
 
 
 @tenant_router.get("/members", response={200: Page[MemberOut], **ERRORS_AUTH})
+@requires(Action.MEMBER_READ)
 def member_list(request: HttpRequest, page: Query[PageQuery]):
-    authorize(request.actor, Action.MEMBER_READ)
     return org_members_page(org_id=request.tenant.id, limit=page.limit, cursor=page.cursor)
 
 
@@ -78,12 +82,14 @@ def access_member(request: HttpRequest, user_id: UUID):
 
 
 @tenant_router.patch("/members/{user_id}", response={200: MemberOut, 409: ErrorOut, **ERRORS_OBJECT})
+@requires(Action.MEMBER_CHANGE_ROLE, per_object=True)
 def member_update(request: HttpRequest, user_id: UUID, payload: MemberUpdateIn):
     membership = access_member(request, user_id)
     return services.member_change_role(actor=request.actor, membership=membership, role=payload.role)
 
 
 @tenant_router.delete("/members/{user_id}", response={204: None, 409: ErrorOut, **ERRORS_OBJECT})
+@requires(Action.MEMBER_REMOVE, per_object=True)
 def member_delete(request: HttpRequest, user_id: UUID):
     membership = access_member(request, user_id)
     services.member_remove(actor=request.actor, membership=membership)

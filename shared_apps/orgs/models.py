@@ -5,6 +5,8 @@ from django.db import models
 from django.utils import timezone
 from django_tenants.models import DomainMixin, TenantMixin
 
+from platform_core.permissions import Role  # the one Role enum (also imported from here)
+
 
 def new_schema_name() -> str:
     """Opaque schema name, independent of the slug (slugs can change; hosts have no '_')."""
@@ -16,12 +18,6 @@ class OrgStatus(models.TextChoices):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     DELETED = "deleted"  # tombstone; the schema is dropped after the retention period
-
-
-class Role(models.TextChoices):
-    OWNER = "owner"
-    ADMIN = "admin"
-    MEMBER = "member"
 
 
 class Organization(TenantMixin):

@@ -27,7 +27,7 @@ from django_tenants.utils import schema_context
 
 from platform_core.auth import Actor
 from platform_core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from platform_core.permissions import check_member_change
+from platform_core.permissions import check_member_change, leaves_no_owner
 from shared_apps.orgs.models import Membership, Organization, Role
 from tenant_apps.audit.services import audit_record, diff
 
@@ -116,7 +116,7 @@ def ensure_owner_remains(membership: Membership, *, verb: str) -> None:
     owners = Membership.objects.filter(
         organization_id=membership.organization_id, role=Role.OWNER
     ).count()
-    if owners <= 1:
+    if leaves_no_owner(role=membership.role, new_role=None, owners=owners):
         raise Conflict(f"The last owner cannot be {verb}.", code="last_owner")
 
 

@@ -7,7 +7,7 @@ from ninja import Field, Query, Router, Schema
 
 from platform_core.auth import member_auth
 from platform_core.pagination import Page, PageQuery
-from platform_core.permissions import Action, authorize
+from platform_core.permissions import Action, requires
 from platform_core.schemas import ERRORS_AUTH, InputSchema
 from tenant_apps.audit.selectors import audit_events_page
 
@@ -35,6 +35,6 @@ class AuditEventOut(Schema):
 
 
 @router.get("/audit", response={200: Page[AuditEventOut], **ERRORS_AUTH})
+@requires(Action.AUDIT_READ)
 def audit_list(request: HttpRequest, filters: Query[AuditFilters], page: Query[PageQuery]):
-    authorize(request.actor, Action.AUDIT_READ)
     return audit_events_page(**filters.dict(), limit=page.limit, cursor=page.cursor)

@@ -12,7 +12,7 @@ from ninja import Query, Router, Status
 
 from platform_core.auth import member_auth
 from platform_core.pagination import Page, PageQuery
-from platform_core.permissions import Action, authorize
+from platform_core.permissions import Action, authorize, requires
 from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
 from tenant_apps.boards import selectors, services
 from tenant_apps.boards.schemas import (
@@ -44,25 +44,26 @@ ERRORS_WRITE = {**ERRORS_OBJECT, 409: ErrorOut}
 
 
 @router.get("/boards", response={200: Page[BoardOut], **ERRORS_AUTH})
+@requires(Action.BOARD_READ)
 def board_list(request: HttpRequest, page: Query[PageQuery]):
-    authorize(request.actor, Action.BOARD_READ)
     return selectors.boards_page(limit=page.limit, cursor=page.cursor)
 
 
 @router.post("/boards", response={201: BoardOut, **ERRORS_AUTH})
+@requires(Action.BOARD_CREATE)
 def board_create(request: HttpRequest, payload: BoardCreateIn):
-    authorize(request.actor, Action.BOARD_CREATE)
     return Status(201, services.board_create(actor=request.actor, **payload.dict()))
 
 
 @router.get("/boards/{board_id}", response={200: BoardDetailOut, **ERRORS_OBJECT})
+@requires(Action.BOARD_READ)
 def board_detail(request: HttpRequest, board_id: UUID):
     """The board with its lists and their tasks, in order (served pre-rendered when warm)."""
-    authorize(request.actor, Action.BOARD_READ)
     return HttpResponse(selectors.board_detail_json(request.actor, board_id), content_type="application/json")
 
 
 @router.patch("/boards/{board_id}", response={200: BoardOut, **ERRORS_OBJECT})
+@requires(Action.BOARD_UPDATE, per_object=True)
 def board_update(request: HttpRequest, board_id: UUID, payload: BoardUpdateIn):
     board = access_board(request.actor, board_id)
     authorize(request.actor, Action.BOARD_UPDATE, board)
@@ -72,6 +73,7 @@ def board_update(request: HttpRequest, board_id: UUID, payload: BoardUpdateIn):
 
 
 @router.delete("/boards/{board_id}", response={204: None, **ERRORS_OBJECT})
+@requires(Action.BOARD_DELETE, per_object=True)
 def board_delete(request: HttpRequest, board_id: UUID):
     board = access_board(request.actor, board_id)
     authorize(request.actor, Action.BOARD_DELETE, board)
@@ -83,6 +85,7 @@ def board_delete(request: HttpRequest, board_id: UUID):
 
 
 @router.post("/boards/{board_id}/lists", response={201: ListOut, **ERRORS_OBJECT})
+@requires(Action.LIST_CREATE, per_object=True)
 def list_create(request: HttpRequest, board_id: UUID, payload: ListCreateIn):
     board = access_board(request.actor, board_id)
     authorize(request.actor, Action.LIST_CREATE, board)
@@ -90,6 +93,7 @@ def list_create(request: HttpRequest, board_id: UUID, payload: ListCreateIn):
 
 
 @router.patch("/lists/{list_id}", response={200: ListOut, **ERRORS_OBJECT})
+@requires(Action.LIST_UPDATE, per_object=True)
 def list_update(request: HttpRequest, list_id: UUID, payload: ListUpdateIn):
     task_list = access_list(request.actor, list_id)
     authorize(request.actor, Action.LIST_UPDATE, task_list)
@@ -99,6 +103,7 @@ def list_update(request: HttpRequest, list_id: UUID, payload: ListUpdateIn):
 
 
 @router.delete("/lists/{list_id}", response={204: None, **ERRORS_OBJECT})
+@requires(Action.LIST_DELETE, per_object=True)
 def list_delete(request: HttpRequest, list_id: UUID):
     task_list = access_list(request.actor, list_id)
     authorize(request.actor, Action.LIST_DELETE, task_list)
@@ -110,8 +115,8 @@ def list_delete(request: HttpRequest, list_id: UUID):
 
 
 @router.get("/tasks", response={200: Page[TaskOut], **ERRORS_AUTH})
+@requires(Action.TASK_READ)
 def task_list(request: HttpRequest, filters: Query[TaskFilters], page: Query[PageQuery]):
-    authorize(request.actor, Action.TASK_READ)
     criteria = filters.dict()
     if criteria["assignee_id"] == "me":
         criteria["assignee_id"] = request.actor.user_id
@@ -121,6 +126,7 @@ def task_list(request: HttpRequest, filters: Query[TaskFilters], page: Query[Pag
 
 
 @router.post("/tasks", response={201: TaskOut, **ERRORS_OBJECT})
+@requires(Action.TASK_CREATE, per_object=True)
 def task_create(request: HttpRequest, payload: TaskCreateIn):
     data = payload.dict()
     task_list = access_list(request.actor, data.pop("list_id"))
@@ -129,6 +135,7 @@ def task_create(request: HttpRequest, payload: TaskCreateIn):
 
 
 @router.get("/tasks/{task_id}", response={200: TaskOut, **ERRORS_OBJECT})
+@requires(Action.TASK_READ, per_object=True)
 def task_detail(request: HttpRequest, task_id: UUID):
     task = access_task(request.actor, task_id)
     authorize(request.actor, Action.TASK_READ, task)
@@ -136,6 +143,7 @@ def task_detail(request: HttpRequest, task_id: UUID):
 
 
 @router.patch("/tasks/{task_id}", response={200: TaskOut, **ERRORS_OBJECT})
+@requires(Action.TASK_UPDATE, per_object=True)
 def task_update(request: HttpRequest, task_id: UUID, payload: TaskUpdateIn):
     task = access_task(request.actor, task_id)
     authorize(request.actor, Action.TASK_UPDATE, task)
@@ -143,6 +151,7 @@ def task_update(request: HttpRequest, task_id: UUID, payload: TaskUpdateIn):
 
 
 @router.delete("/tasks/{task_id}", response={204: None, **ERRORS_OBJECT})
+@requires(Action.TASK_DELETE, per_object=True)
 def task_delete(request: HttpRequest, task_id: UUID):
     task = access_task(request.actor, task_id)
     authorize(request.actor, Action.TASK_DELETE, task)
@@ -151,6 +160,7 @@ def task_delete(request: HttpRequest, task_id: UUID):
 
 
 @router.post("/tasks/{task_id}/assign", response={200: TaskOut, **ERRORS_OBJECT})
+@requires(Action.TASK_UPDATE, per_object=True)
 def task_assign(request: HttpRequest, task_id: UUID, payload: TaskAssignIn):
     task = access_task(request.actor, task_id)
     authorize(request.actor, Action.TASK_UPDATE, task)
@@ -158,6 +168,7 @@ def task_assign(request: HttpRequest, task_id: UUID, payload: TaskAssignIn):
 
 
 @router.post("/tasks/{task_id}/complete", response={200: TaskOut, **ERRORS_OBJECT})
+@requires(Action.TASK_UPDATE, per_object=True)
 def task_complete(request: HttpRequest, task_id: UUID):
     task = access_task(request.actor, task_id)
     authorize(request.actor, Action.TASK_UPDATE, task)
@@ -165,6 +176,7 @@ def task_complete(request: HttpRequest, task_id: UUID):
 
 
 @router.post("/tasks/{task_id}/reopen", response={200: TaskOut, **ERRORS_OBJECT})
+@requires(Action.TASK_UPDATE, per_object=True)
 def task_reopen(request: HttpRequest, task_id: UUID):
     task = access_task(request.actor, task_id)
     authorize(request.actor, Action.TASK_UPDATE, task)
@@ -172,6 +184,7 @@ def task_reopen(request: HttpRequest, task_id: UUID):
 
 
 @router.post("/tasks/{task_id}/move", response={200: TaskOut, **ERRORS_WRITE})
+@requires(Action.TASK_UPDATE, per_object=True)
 def task_move(request: HttpRequest, task_id: UUID, payload: TaskMoveIn):
     task = access_task(request.actor, task_id)
     authorize(request.actor, Action.TASK_UPDATE, task)
@@ -185,6 +198,7 @@ def task_move(request: HttpRequest, task_id: UUID, payload: TaskMoveIn):
 
 
 @router.get("/tasks/{task_id}/comments", response={200: Page[CommentOut], **ERRORS_OBJECT})
+@requires(Action.COMMENT_READ, per_object=True)
 def comment_list(request: HttpRequest, task_id: UUID, page: Query[PageQuery]):
     task = access_task(request.actor, task_id)
     authorize(request.actor, Action.COMMENT_READ, task)
@@ -192,6 +206,7 @@ def comment_list(request: HttpRequest, task_id: UUID, page: Query[PageQuery]):
 
 
 @router.post("/tasks/{task_id}/comments", response={201: CommentOut, **ERRORS_OBJECT})
+@requires(Action.COMMENT_CREATE, per_object=True)
 def comment_create(request: HttpRequest, task_id: UUID, payload: CommentCreateIn):
     task = access_task(request.actor, task_id)
     authorize(request.actor, Action.COMMENT_CREATE, task)
@@ -199,6 +214,7 @@ def comment_create(request: HttpRequest, task_id: UUID, payload: CommentCreateIn
 
 
 @router.patch("/comments/{comment_id}", response={200: CommentOut, **ERRORS_OBJECT})
+@requires(Action.COMMENT_UPDATE, per_object=True)
 def comment_update(request: HttpRequest, comment_id: UUID, payload: CommentUpdateIn):
     comment = access_comment(request.actor, comment_id)
     authorize(request.actor, Action.COMMENT_UPDATE, comment)
@@ -206,6 +222,7 @@ def comment_update(request: HttpRequest, comment_id: UUID, payload: CommentUpdat
 
 
 @router.delete("/comments/{comment_id}", response={204: None, **ERRORS_OBJECT})
+@requires(Action.COMMENT_DELETE, per_object=True)
 def comment_delete(request: HttpRequest, comment_id: UUID):
     comment = access_comment(request.actor, comment_id)
     authorize(request.actor, Action.COMMENT_DELETE, comment)

@@ -10,7 +10,7 @@ from ninja import Query, Router, Status
 from platform_core.auth import jwt_auth, member_auth
 from platform_core.errors import NotFound
 from platform_core.pagination import Page, PageQuery
-from platform_core.permissions import Action, authorize
+from platform_core.permissions import Action, requires
 from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
 from shared_apps.orgs.selectors import org_ref
 from tenant_apps.invites import services
@@ -41,6 +41,7 @@ def access_invite(request: HttpRequest, invite_id: UUID) -> Invite:
     auth=jwt_auth,
     response={200: InviteAcceptOut, 409: ErrorOut, 410: ErrorOut, **ERRORS_OBJECT},
 )
+@requires(Action.INVITE_ACCEPT)
 def invite_accept(request: HttpRequest, payload: InviteAcceptIn):
     """Join this organization with the invite's role. Any signed-in user whose
     email matches the invite (case-insensitive). Unknown token: 404; used,
@@ -51,6 +52,7 @@ def invite_accept(request: HttpRequest, payload: InviteAcceptIn):
 
 
 @router.post("/invites", response={201: InviteOut, 409: ErrorOut, **ERRORS_AUTH})
+@requires(Action.INVITE_CREATE)
 def invite_create(request: HttpRequest, payload: InviteCreateIn):
     """Invite an email with a role; the token goes out by email only. A pending
     invite for the same email is replaced (revoked). Only owners may invite
@@ -62,18 +64,18 @@ def invite_create(request: HttpRequest, payload: InviteCreateIn):
 
 
 @router.get("/invites", response={200: Page[InviteOut], **ERRORS_AUTH})
+@requires(Action.INVITE_READ)
 def invite_list(request: HttpRequest, filters: Query[InviteFilters], page: Query[PageQuery]):
     """Pending and past invites, newest first; `status` filters
     (pending, accepted, revoked, expired)."""
-    authorize(request.actor, Action.INVITE_READ)
     return invites_page(status=filters.status, limit=page.limit, cursor=page.cursor)
 
 
 @router.delete("/invites/{invite_id}", response={204: None, 409: ErrorOut, **ERRORS_OBJECT})
+@requires(Action.INVITE_REVOKE)
 def invite_revoke(request: HttpRequest, invite_id: UUID):
     """Revoke a pending or expired invite: 204. Already revoked: 204, no change.
     Accepted: 409 `invite_accepted` (remove the member instead)."""
-    authorize(request.actor, Action.INVITE_REVOKE)
     invite = access_invite(request, invite_id)
     services.invite_revoke(actor=request.actor, invite=invite)
     return Status(204, None)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from platform_core.auth import Actor, AuthUser
 from platform_core.errors import Conflict, Forbidden, Gone, NotFound, RateLimited
 from platform_core.jobs import defer
-from platform_core.permissions import OWNER, Action, authorize, may_invite
+from platform_core.permissions import Action, authorize, may_invite
 from platform_core.throttle import check_rate
 from shared_apps.accounts.models import User, normalize_email
 from shared_apps.orgs.models import Membership, Organization
@@ -40,7 +40,7 @@ def check_invite_role(actor: Actor, role: str) -> None:
     (their removal revokes their pending invites; this one would escape it).
     """
     authorize(actor, Action.INVITE_CREATE)
-    if role == OWNER and actor.role != OWNER:
+    if not may_invite(actor.role, role):
         raise Forbidden("Only an owner may make someone an owner.")
     if connection.in_atomic_block:
         from shared_apps.orgs.services import member_role_locked
@@ -168,7 +168,11 @@ def inviter_may_still_invite(invite: Invite, *, org_id) -> bool:
         return True
     if not User.objects.filter(id=invite.invited_by, is_active=True).exists():
         return False
-    role = Membership.objects.filter(organization_id=org_id, user_id=invite.invited_by).values_list("role", flat=True).first()
+    role = (
+        Membership.objects.filter(organization_id=org_id, user_id=invite.invited_by)
+        .values_list("role", flat=True)
+        .first()
+    )
     return may_invite(role, invite.role)
 
 

@@ -19,7 +19,11 @@ def test_host_normalisation_selects_same_org(api, world, host):
 
 
 @pytest.mark.parametrize(
-    "host", ["127.0.0.1", "[::1]", "acme", "acme.localhost.evil.com", "x" * 64 + ".localhost", "acme..localhost", "-acme.localhost"]
+    "host",
+    [
+        "127.0.0.1", "[::1]", "acme", "acme.localhost.evil.com",
+        "x" * 64 + ".localhost", "acme..localhost", "-acme.localhost",
+    ],
 )
 def test_odd_hosts_never_reach_a_tenant(api, world, host):
     r = api(host, world.a.member).get("/org")

@@ -26,7 +26,9 @@ def test_org_schema_is_opaque_and_isolated(api, world):
 
     assert world.a.org.schema_name != "acme" and world.a.org.schema_name.startswith("t_")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s", [world.a.org.schema_name])
+        cursor.execute(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s", [world.a.org.schema_name]
+        )
         assert cursor.fetchone()[0] == 1
 
 

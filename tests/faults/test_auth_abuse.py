@@ -37,7 +37,9 @@ LOAD_SECONDS = 12
 WINDOWS = 3
 P90_BUDGET_S = 0.100  # on a machine where GET /org's idle p90 is QUIET_REFERENCE_S or less
 QUIET_REFERENCE_S = 0.020
-EXTRA_ENV = dict(item.split("=", 1) for item in __import__("os").environ.get("AUTH_ABUSE_ENV", "").split() if "=" in item)
+EXTRA_ENV = dict(
+    item.split("=", 1) for item in __import__("os").environ.get("AUTH_ABUSE_ENV", "").split() if "=" in item
+)
 
 
 def rss_mb(pids: list[int]) -> float:

@@ -91,7 +91,8 @@ def test_outsiders_and_other_orgs_members_cannot_invite(api, world):
 
 
 @pytest.mark.parametrize(
-    "body", [{"email": "not-an-email", "role": "member"}, {"email": "a@example.com", "role": "boss"}, {"role": "member"}]
+    "body",
+    [{"email": "not-an-email", "role": "member"}, {"email": "a@example.com", "role": "boss"}, {"role": "member"}],
 )
 def test_invalid_invite_is_422(api, world, body):
     r = api(world.a, world.a.owner).post("/invites", body)

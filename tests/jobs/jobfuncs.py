@@ -9,7 +9,8 @@ def mark_and_count(*, marker: str) -> dict:
 
     AuditEvent.objects.create(action="test.job", target_type="test", changes={"marker": marker})
     rows = AuditEvent.objects.filter(action="test.job", changes__marker=marker)
-    return {"schema": connection.schema_name, "count": rows.count(), "orgs": sorted({r.changes.get("org", "") for r in rows})}
+    orgs = sorted({r.changes.get("org", "") for r in rows})
+    return {"schema": connection.schema_name, "count": rows.count(), "orgs": orgs}
 
 
 def whoami() -> str:

@@ -106,7 +106,9 @@ def run_worker(*queue_names: str, connection=None, with_scheduler: bool = False,
 
     names = queue_names or ("default", "emails")
     connection = connection or django_rq.get_connection(names[0])
-    queues = [django_rq.get_queue(n, connection=connection, queue_class=TenantQueue, job_class=TenantJob) for n in names]
+    queues = [
+        django_rq.get_queue(n, connection=connection, queue_class=TenantQueue, job_class=TenantJob) for n in names
+    ]
     worker = SimpleWorker(queues, connection=connection, job_class=TenantJob, queue_class=TenantQueue)
     return worker.work(burst=True, with_scheduler=with_scheduler, max_jobs=max_jobs, logging_level="WARNING")
 

@@ -47,7 +47,8 @@ def _marker_rows(org, marker: str) -> list[str]:
     from tenant_apps.audit.models import AuditEvent
 
     with tenant_context(org):
-        return sorted(e.changes.get("org", "") for e in AuditEvent.objects.filter(action="test.job", changes__marker=marker))
+        events = AuditEvent.objects.filter(action="test.job", changes__marker=marker)
+        return sorted(e.changes.get("org", "") for e in events)
 
 
 def _fetch(job_id) -> Job:

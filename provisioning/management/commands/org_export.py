@@ -6,7 +6,10 @@ from provisioning.services import org_get_for_export
 
 
 class Command(BaseCommand):
-    help = "Export an organization (or a deleted one, by its former slug, before its schema is dropped) (tenant rows, organization, domains, memberships) to a JSON archive (.gz: gzip)."
+    help = (
+        "Export an organization (or a deleted one, by its former slug, before its schema is dropped) "
+        "(tenant rows, organization, domains, memberships) to a JSON archive (.gz: gzip)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
