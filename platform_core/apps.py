@@ -7,6 +7,8 @@ class PlatformCoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from platform_core.cache import install_fresh_queryset_cache
+        from platform_core.cache import (
+            install_fresh_queryset_cache,  # cycle: cacheops needs the app registry
+        )
 
         install_fresh_queryset_cache()
