@@ -34,7 +34,12 @@ from django_tenants.utils import get_public_schema_name
 from platform_core.emails import org_base_url, quoted, send_templated_email
 from platform_core.jobs import FAILURE_TTL, SCHEMA_META, MissingTenant, get_queue, retry_policy
 from platform_core.models import SummarySent
-from shared_apps.orgs.models import Membership, Organization, OrgStatus
+from shared_apps.orgs.selectors import (
+    active_org_schemas,
+    org_active_members,
+    org_get,
+    org_is_active,
+)
 from tenant_apps.audit.models import AuditEvent
 from tenant_apps.boards.models import Task, TaskStatus
 
@@ -54,7 +59,7 @@ def daily_summaries(*, day: str | None = None) -> int:
         raise MissingTenant("daily_summaries runs in the public schema")
     day = day or timezone.localdate().isoformat()
     queue = get_queue(SUMMARY_QUEUE, commit_mode="auto")
-    orgs = Organization.objects.filter(status=OrgStatus.ACTIVE, slug__isnull=False).values_list("id", "schema_name")
+    orgs = active_org_schemas()
     count = 0
     for org_id, schema_name in orgs.iterator():
         queue.enqueue_call(
@@ -145,15 +150,13 @@ def _send_once(*, user, org, day: date, digest: dict, base_url: str) -> bool:
 
 def send_org_summaries(*, org_id: str, day: str) -> int:
     """Per organization, in its schema (TenantJob): email each member their summary once."""
-    org = Organization.objects.get(id=org_id)
+    org = org_get(org_id=org_id)
     if org.schema_name != connection.schema_name:
         raise MissingTenant(f"summaries of {org.id} must run in {org.schema_name}, not {connection.schema_name}")
-    if org.status != OrgStatus.ACTIVE:
+    if not org_is_active(org):
         return 0
     the_day = date.fromisoformat(day)
-    members = list(
-        Membership.objects.filter(organization_id=org.id, user__is_active=True).select_related("user").order_by("id")
-    )
+    members = org_active_members(org_id=org.id)
     digests = member_digests(org_id=org.id, day=the_day, members=members)
     base_url = org_base_url(org)
     sent, failed = 0, []
