@@ -56,3 +56,8 @@ def org_active_members(*, org_id) -> list[Membership]:
     return list(
         Membership.objects.filter(organization_id=org_id, user__is_active=True).select_related("user").order_by("id")
     )
+
+
+def org_for_schema(*, schema_name: str) -> Organization:
+    """The organization whose schema this is (jobs running inside it); DoesNotExist if none."""
+    return Organization.objects.get(schema_name=schema_name)
