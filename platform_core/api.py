@@ -19,6 +19,17 @@ from platform_core.errors import (
     error_response,
 )
 
+# Wiring: the one framework module that names the apps' routers (imported by
+# the URL confs only; see [tool.importlinter] in pyproject.toml).
+from provisioning.api import orgs_router as provisioning_orgs_router
+from provisioning.api import router as platform_router
+from shared_apps.accounts.api import router as accounts_router
+from tenant_apps.audit.api import router as audit_router
+from tenant_apps.boards.api import router as boards_router
+from tenant_apps.boards.live import router as live_router
+from tenant_apps.invites.api import router as invites_router
+from tenant_apps.members.api import router as members_router
+
 log = logging.getLogger("platform_core.api")
 
 
@@ -110,22 +121,12 @@ def build_api(*, namespace: str, title: str, routers: list[tuple[str, object]]) 
 
 
 def _public_routers():
-    from provisioning.api import router as platform_router
-    from shared_apps.accounts.api import router as accounts_router
-    from shared_apps.orgs.api import public_router as orgs_router
-
-    return [("", accounts_router), ("", orgs_router), ("/platform", platform_router)]
+    return [("", accounts_router), ("", provisioning_orgs_router), ("/platform", platform_router)]
 
 
 def _tenant_routers():
-    from platform_core.live import router as live_router
-    from shared_apps.orgs.api import tenant_router as org_router
-    from tenant_apps.audit.api import router as audit_router
-    from tenant_apps.boards.api import router as boards_router
-    from tenant_apps.invites.api import router as invites_router
-
     return [
-        ("", org_router),
+        ("", members_router),
         ("", invites_router),
         ("", boards_router),
         ("", audit_router),

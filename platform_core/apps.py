@@ -7,6 +7,7 @@ class PlatformCoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # cycle: platform_core.cache imports cacheops, which needs the app registry
         from platform_core.cache import install_fresh_queryset_cache
 
         install_fresh_queryset_cache()

@@ -5,6 +5,9 @@ checks that the session is not revoked and that the user is still active, so
 logout, refresh-token reuse and deactivation take effect at once. The role is
 re-read per request (from Redis in the steady state), so a removed member
 loses access on the very next request.
+
+Users, sessions and roles are read through `platform_core.ports` (registered
+by `shared_apps.accounts` and `shared_apps.orgs`): this module imports no app.
 """
 
 from dataclasses import dataclass
@@ -25,6 +28,7 @@ from platform_core.cache import (
 )
 from platform_core.errors import Forbidden, Unauthorized
 from platform_core.permissions import Action, can
+from platform_core.ports import load_role, load_user, session_owner
 
 
 @dataclass(frozen=True)
@@ -49,31 +53,6 @@ class Actor:
     role: str
 
 
-def _load_user(user_id: str) -> dict | None:
-    from shared_apps.accounts.models import User
-
-    row = User.objects.filter(id=user_id, is_active=True).values("id", "email", "name", "is_staff").first()
-    return {**row, "id": str(row["id"])} if row else None
-
-
-def _session_owner(session_id: str) -> str:
-    """The user id of an active session, or "revoked"."""
-    from shared_apps.accounts.models import AuthSession
-
-    owner = AuthSession.objects.filter(id=session_id, revoked_at__isnull=True).values_list("user_id", flat=True).first()
-    return str(owner) if owner else "revoked"
-
-
-def _load_role(org_id: str, user_id: str) -> str | None:
-    from shared_apps.orgs.models import Membership
-
-    return (
-        Membership.objects.filter(organization_id=org_id, user_id=user_id)
-        .values_list("role", flat=True)
-        .first()
-    )
-
-
 def decode_access_token(raw: str) -> tuple[str, str]:
     """(user id, session id) of a valid, unexpired access token; 401 otherwise."""
     try:
@@ -94,20 +73,20 @@ def load_identity(user_id: str, session_id: str, org_id: str | None = None) -> t
 
     user = cached.get(keys[0])
     if user is None:
-        user = _load_user(user_id) or MISSING
+        user = load_user(user_id) or MISSING
         cache_set(keys[0], user)
-    session_owner = cached.get(keys[1])
-    if session_owner is None:
-        session_owner = _session_owner(session_id)
-        cache_set(keys[1], session_owner)
-    if user == MISSING or session_owner != user_id:  # revoked, or another user's session
+    owner = cached.get(keys[1])
+    if owner is None:
+        owner = session_owner(session_id)
+        cache_set(keys[1], owner)
+    if user == MISSING or owner != user_id:  # revoked, or another user's session
         raise Unauthorized("Token is invalid or expired.", code="token_invalid")
 
     role = None
     if org_id:
         role = cached.get(keys[2])
         if role is None:
-            role = _load_role(org_id, user_id) or MISSING
+            role = load_role(org_id, user_id) or MISSING
             cache_set(keys[2], role)
         role = None if role == MISSING else role
     return AuthUser(session_id=session_id, **user), role

@@ -16,10 +16,13 @@ per interval.
 import hashlib
 import logging
 import time
+from random import random
 
+from django.conf import settings
 from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.db import connection
+from django.db.models.query import QuerySet
 from django.dispatch import receiver
 
 log = logging.getLogger("platform_core.cache")
@@ -159,7 +162,7 @@ def invalidate_rows(objs) -> None:
     """For bulk writes cacheops cannot see (`bulk_update`, `QuerySet.update`):
     invalidate the cached queries of each row, in the current schema. Inside a
     transaction cacheops queues this until commit; Redis down is tolerated."""
-    from cacheops import invalidate_obj
+    from cacheops import invalidate_obj  # cycle: cacheops imports this module (CACHEOPS_PREFIX)
 
     for obj in objs:
         invalidate_obj(obj)
@@ -185,8 +188,6 @@ class VersionedCache:
 
     def get(self, schema: str, obj_id) -> tuple[int | None, bytes | None]:
         """(version, cached bytes or None); version None means: do not store."""
-        from django.conf import settings
-
         if not settings.RESPONSE_CACHE_ENABLED:
             return None, None
         version_key, body_key = self._keys(schema, obj_id)
@@ -238,12 +239,10 @@ def install_fresh_queryset_cache() -> None:
     query, and stores the result only if the marker survived. Misses cost one
     more Redis call; hits are unchanged. Installed by PlatformCoreConfig.ready.
     """
-    from random import random
-
+    # cycle: cacheops imports this module (CACHEOPS_PREFIX)
     from cacheops.conf import settings as cacheops_settings
     from cacheops.getset import cache_thing, getting
     from cacheops.signals import cache_read
-    from django.db.models.query import QuerySet
 
     def _fetch_all(self):
         if self._result_cache is not None or not self._should_cache("fetch"):

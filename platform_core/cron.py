@@ -5,16 +5,17 @@ run the jobs). Cron strings use the scheduler's local time zone (run it
 with TZ=UTC). The scheduler enqueues through a plain RQ queue, not
 TenantQueue: every entry must name its schema in `meta`, or the worker
 (TenantJob) refuses to run it. Platform-wide jobs run in `public`; jobs
-that need a tenant fan out from there (see platform_core.summaries).
+that need a tenant fan out from there (see tenant_apps.boards.summaries).
 
 To add a job: import its function and add one `cron.register(...)` line.
+This module is wiring: it may name any app (see [tool.importlinter]).
 """
 
 from rq import cron
 
 from platform_core.jobs import SCHEMA_META, sweep_outbox
-from platform_core.summaries import daily_summaries
 from provisioning.jobs import drop_deleted_schemas, refill_spare_pool
+from tenant_apps.boards.summaries import daily_summaries
 
 PUBLIC = {SCHEMA_META: "public"}
 

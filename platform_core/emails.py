@@ -15,6 +15,7 @@ import re
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django_tenants.utils import get_tenant_domain_model
 
 # Longest organization / person name shown in an email, and longest subject.
 NAME_MAX_CHARS = 50
@@ -47,10 +48,11 @@ def person_name(value, *, default: str = "Someone") -> str:
 
 def org_base_url(org) -> str:
     """`{scheme}://{primary domain}[:port]` of an organization, from the Domain registry."""
-    from shared_apps.orgs.models import Domain
-
     host = (
-        Domain.objects.filter(tenant_id=org.pk, is_primary=True).values_list("domain", flat=True).first()
+        get_tenant_domain_model()
+        .objects.filter(tenant_id=org.pk, is_primary=True)
+        .values_list("domain", flat=True)
+        .first()
         or org.primary_domain
     )
     if not host:

@@ -3,6 +3,8 @@
 Envelope (API.md): {"code": "<machine_code>", "detail": "<human message>"}.
 """
 
+from http import HTTPStatus
+
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 
@@ -96,8 +98,6 @@ STATUS_CODES = {
 
 
 def envelope(status: int, code: str | None = None, detail: str | None = None, **extra) -> JsonResponse:
-    from http import HTTPStatus
-
     body = {
         "code": code or STATUS_CODES.get(status, "error"),
         "detail": detail or HTTPStatus(status).phrase,

@@ -3,6 +3,7 @@
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
+from django_rq import get_connection
 
 
 @require_GET
@@ -19,8 +20,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except Exception:
         checks["database"] = "unavailable"
     try:
-        from django_rq import get_connection
-
         get_connection("default").ping()
     except Exception:
         checks["redis"] = "unavailable"

@@ -25,6 +25,7 @@ import logging
 from datetime import timedelta
 from functools import partial
 
+import django_rq
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
@@ -33,6 +34,9 @@ from django_rq.queues import DjangoRQ
 from django_tenants.utils import get_public_schema_name, schema_context
 from rq import Retry
 from rq.job import Job
+
+from platform_core import ports
+from platform_core.models import OutboxJob
 
 log = logging.getLogger("platform_core.jobs")
 
@@ -70,10 +74,7 @@ class TenantQueue(DjangoRQ):
 def _known_schema(schema: str) -> bool:
     if schema == get_public_schema_name():
         return True
-    from shared_apps.orgs.models import Organization
-
-    with schema_context(get_public_schema_name()):
-        return Organization.objects.filter(schema_name=schema, schema_dropped_at__isnull=True).exists()
+    return ports.schema_is_live(schema)  # registered by shared_apps.orgs
 
 
 class TenantJob(Job):
@@ -93,8 +94,6 @@ class TenantJob(Job):
 def get_queue(name: str = "default", *, commit_mode: str | None = None) -> TenantQueue:
     """A tenant-aware queue. Inside a transaction, `enqueue` waits for the commit
     (django-rq's on_db_commit) unless `commit_mode="auto"`."""
-    import django_rq
-
     return django_rq.get_queue(name, queue_class=TenantQueue, job_class=TenantJob, commit_mode=commit_mode)
 
 
@@ -107,8 +106,6 @@ def defer(func: str, *, queue: str = "default", **kwargs) -> None:
     `func` is a dotted path; kwargs must be JSON-serialisable. Rolled back with
     the transaction: no change, no job.
     """
-    from platform_core.models import OutboxJob
-
     with transaction.atomic():
         row = OutboxJob.objects.create(
             schema_name=connection.schema_name, func=func, kwargs=kwargs, queue=queue
@@ -119,8 +116,6 @@ def defer(func: str, *, queue: str = "default", **kwargs) -> None:
 
 def push(outbox_id) -> bool:
     """Enqueue one outbox row on RQ; False (and the row stays pending) if Redis is down."""
-    from platform_core.models import OutboxJob
-
     row = OutboxJob.objects.filter(id=outbox_id, done_at__isnull=True).first()
     if row is None:
         return False
@@ -144,8 +139,6 @@ def push(outbox_id) -> bool:
 
 def run_outbox_job(outbox_id: str):
     """Worker side: run the recorded function once (inside the job's schema)."""
-    from platform_core.models import OutboxJob
-
     row = OutboxJob.objects.filter(id=outbox_id).first()
     if row is None or row.done_at is not None:
         return "skipped"
@@ -160,8 +153,6 @@ def run_outbox_job(outbox_id: str):
 
 def sweep_outbox(*, stale_after_seconds: int = 5, lost_after_seconds: int = 3600) -> int:
     """Scheduled: enqueue outbox rows that never reached Redis, or whose RQ job was lost."""
-    from platform_core.models import OutboxJob
-
     now = timezone.now()
     pending = OutboxJob.objects.filter(
         done_at__isnull=True, enqueued_at__isnull=True, created_at__lte=now - timedelta(seconds=stale_after_seconds)

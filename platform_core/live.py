@@ -6,10 +6,11 @@ board-scoped event (it retires the rendered board detail, then publishes),
 so subscribers only ever see committed changes, and a rolled-back change
 publishes nothing.
 
-Subscribing: `GET /boards/{id}/events` checks membership and the board in the
-request's schema (a normal, synchronous ninja handler), then streams from the
-channel `live:{schema}:board:{id}`; the schema comes from the host, so a
-subscriber can only ever hear its own organization.
+Subscribing: `GET /boards/{id}/events` (tenant_apps/boards/live.py) checks
+membership and the board in the request's schema (a normal, synchronous ninja
+handler), then `stream_response(...)` streams from the channel
+`live:{schema}:board:{id}`; the schema comes from the host, so a subscriber
+can only ever hear its own organization.
 
 Access ends with the stream (the "grant" of a stream is re-checked):
 - `publish_revocation(...)` runs after the commit of anything that can end
@@ -40,16 +41,17 @@ import uuid
 from dataclasses import dataclass
 from uuid import UUID
 
+import redis
+import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connection
 from django.http import HttpRequest, StreamingHttpResponse
-from ninja import Router
 
 from platform_core.auth import Actor, MemberAuth, load_identity
+from platform_core.cache import board_detail_cache
 from platform_core.errors import AppError, Forbidden, NotFound, RateLimited
-from platform_core.permissions import Action, authorize, requires
-from platform_core.schemas import ERRORS_OBJECT
+from platform_core.permissions import Action, authorize
 from platform_core.tenancy import resolve_host
 
 log = logging.getLogger("platform_core.live")
@@ -66,8 +68,6 @@ def board_channel(schema_name: str, board_id) -> str:
 def _client():
     global _redis
     if _redis is None:
-        import redis
-
         _redis = redis.Redis.from_url(
             settings.REDIS_URL,
             socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
@@ -79,8 +79,6 @@ def _client():
 def board_changed(schema_name: str, board_id, payload: dict) -> None:
     """After commit of a board-scoped change: retire the board's rendered
     detail (platform_core.cache.board_detail_cache), then tell subscribers."""
-    from platform_core.cache import board_detail_cache
-
     board_detail_cache.bump(schema_name, board_id)
     publish_board_event(schema_name, board_id, payload)
 
@@ -227,7 +225,7 @@ class StreamRegistry:
 streams = StreamRegistry()
 
 
-# --- the SSE endpoint ---------------------------------------------------------------------
+# --- the SSE stream (the endpoints live in the tenant apps: tenant_apps/boards/live.py) ---
 
 
 class StreamMemberAuth(MemberAuth):
@@ -246,8 +244,6 @@ def _revoked(denial: AppError) -> str:
 
 
 async def _event_stream(grant: StreamGrant, stream_id: str, channel: str):
-    import redis.asyncio as aioredis
-
     heartbeat = float(settings.LIVE_HEARTBEAT_SECONDS)
     recheck = float(settings.LIVE_RECHECK_SECONDS)
     client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT)
@@ -299,25 +295,11 @@ async def _event_stream(grant: StreamGrant, stream_id: str, channel: str):
             pass
 
 
-router = Router(tags=["live"])
-
-
-@router.get(
-    "/boards/{board_id}/events",
-    auth=StreamMemberAuth(),
-    response={200: None, **ERRORS_OBJECT},
-    openapi_extra={
-        "responses": {"200": {"description": "text/event-stream of audit events", "content": {"text/event-stream": {}}}}
-    },
-)
-@requires(Action.BOARD_READ)
-def board_events(request: HttpRequest, board_id: UUID):
-    """Server-sent events for one board: `event:` is the audit action, `data:` the audit event JSON.
-    The stream ends with `event: access_revoked` when the caller's access ends."""
-    from tenant_apps.boards.models import Board
-
-    if not Board.objects.filter(id=board_id).exists():
-        raise NotFound("No such board.")
+def stream_response(request: HttpRequest, channel: str) -> StreamingHttpResponse:
+    """A text/event-stream of `channel` for the member a `StreamMemberAuth`
+    handler authenticated (and authorized), counted against the per-user cap
+    and ended when their access ends. The handler (in the tenant app that
+    owns the channel) checks the object first."""
     grant = StreamGrant(
         host=request.tenant.domain_url,
         org_id=str(request.actor.org_id),
@@ -327,7 +309,6 @@ def board_events(request: HttpRequest, board_id: UUID):
     )
     stream_id = uuid.uuid4().hex
     streams.open(grant, stream_id)
-    channel = board_channel(connection.schema_name, board_id)
     # The stream never touches the database: hand the connection back to the
     # pool now rather than holding it for the life of the stream.
     if not connection.in_atomic_block:
@@ -336,4 +317,3 @@ def board_events(request: HttpRequest, board_id: UUID):
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
-

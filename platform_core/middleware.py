@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django_tenants.utils import get_tenant_model
 
 from platform_core.client_ip import client_ip
 from platform_core.context import client_ip_var, request_id_var
@@ -135,9 +136,7 @@ class TenantMiddleware:
         if tenant.status == "suspended":
             return envelope(403, "org_suspended", "This organization is suspended.")
 
-        from shared_apps.orgs.models import Organization
-
-        org = Organization(
+        org = get_tenant_model()(
             id=tenant.id, schema_name=tenant.schema_name, slug=tenant.slug, name=tenant.name, status=tenant.status
         )
         org.domain_url = hostname

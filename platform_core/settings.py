@@ -5,6 +5,7 @@ DATABASE_URL and REDIS_URL; `manage.py check --deploy` then passes.
 """
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -43,8 +44,6 @@ def _local_secret_key(path: Path) -> str:
         key = ""
     if len(key) >= 50:
         return key
-    import secrets
-
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -99,6 +98,7 @@ TENANT_APPS = [
     "tenant_apps.audit",
     "tenant_apps.boards",
     "tenant_apps.invites",
+    "tenant_apps.members",  # no models: the org/members HTTP layer on organization hosts
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

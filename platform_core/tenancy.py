@@ -1,10 +1,14 @@
-"""Host -> organization resolution, cached in Redis and invalidated on change."""
+"""Host -> organization resolution, cached in Redis and invalidated on change.
+
+The domain registry is read through `platform_core.ports.load_host`
+(registered by `shared_apps.orgs`): this module imports no app."""
 
 from dataclasses import dataclass
 
 from django.conf import settings
 
 from platform_core.cache import MISSING, cache_get_many, cache_set, host_key
+from platform_core.ports import load_host
 
 
 def normalize_host(host: str) -> str:
@@ -33,21 +37,11 @@ def resolve_host(hostname: str) -> ResolvedTenant | None:
     if cached is not None:
         return ResolvedTenant(**cached)
 
-    from shared_apps.orgs.models import Domain
-
-    domain = (
-        Domain.objects.select_related("tenant")
-        .filter(domain=hostname)
-        .only("tenant__id", "tenant__schema_name", "tenant__slug", "tenant__name", "tenant__status")
-        .first()
-    )
-    if domain is None:
+    row = load_host(hostname)
+    if row is None:
         cache_set(key, MISSING, timeout=30)
         return None
-    org = domain.tenant
-    resolved = ResolvedTenant(
-        id=str(org.id), schema_name=org.schema_name, slug=org.slug or "", name=org.name, status=org.status
-    )
+    resolved = ResolvedTenant(**row)
     cache_set(key, resolved.__dict__, timeout=3600)
     return resolved
 

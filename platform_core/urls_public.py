@@ -3,9 +3,9 @@
 from django.contrib import admin
 from django.urls import path
 
-from platform_core.admin_access import admin_login
 from platform_core.api import public_api
 from platform_core.health import healthz, readyz
+from shared_apps.accounts.views import admin_login
 
 urlpatterns = [
     path("healthz", healthz),

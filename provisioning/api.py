@@ -1,10 +1,14 @@
 """Operator endpoints (`/api/v1/platform/...` on the root host). Operators are
-users with `is_staff`; `operator_auth` answers 403 to anyone else."""
+users with `is_staff`; `operator_auth` answers 403 to anyone else.
+
+Also `POST /orgs` and `GET /orgs` (root host, any signed-in user): creating an
+organization provisions its schema, so the router lives here, on top of the
+layers (`orgs_router`)."""
 
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from platform_core.auth import operator_auth
+from platform_core.auth import jwt_auth, operator_auth
 from platform_core.pagination import Page, PageQuery
 from platform_core.permissions import Action, requires
 from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
@@ -15,6 +19,10 @@ from provisioning.schemas import (
     PlatformOrgOut,
     PlatformOrgUpdateIn,
 )
+from shared_apps.accounts.models import User
+from shared_apps.accounts.schemas import MembershipOut
+from shared_apps.orgs.schemas import OrgCreateIn, OrgOut
+from shared_apps.orgs.selectors import user_memberships
 
 router = Router(tags=["platform"], auth=operator_auth)
 
@@ -81,3 +89,27 @@ def platform_org_delete(request: HttpRequest, slug: str):
         org=services.org_get_for_operator(slug=slug), actor_id=request.auth.id, via="api"
     )
     return Status(204, None)
+
+
+# --- organizations of the caller (root host, any signed-in user) ----------------------
+
+orgs_router = Router(tags=["organizations"], auth=jwt_auth)
+
+
+@orgs_router.post("/orgs", response={201: OrgOut, 409: ErrorOut, **ERRORS_AUTH})
+@requires(Action.ACCOUNT_ORG_CREATE)
+def org_create(request: HttpRequest, payload: OrgCreateIn):
+    """Create an organization owned by the caller. Quotas: MAX_ORGS_PER_USER live
+    organizations owned or created (403 `quota_exceeded`), ORG_CREATE_RATE
+    creations per ORG_CREATE_RATE_WINDOW seconds (429 with Retry-After)."""
+    owner = User.objects.get(id=request.auth.id)
+    org = services.org_provision(owner=owner, name=payload.name, slug=payload.slug, enforce_quota=True)
+    return Status(
+        201, {"id": org.id, "slug": org.slug, "name": org.name, "domain": org.primary_domain, "role": "owner"}
+    )
+
+
+@orgs_router.get("/orgs", response={200: list[MembershipOut], **ERRORS_AUTH})
+@requires(Action.ACCOUNT_ORG_LIST)
+def org_list(request: HttpRequest):
+    return user_memberships(user_id=request.auth.id)

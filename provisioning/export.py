@@ -27,21 +27,35 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Literal
 
 from django.apps import apps
 from django.conf import settings
 from django.core import serializers
+from django.core.exceptions import ValidationError
 from django.core.management.color import no_style
+from django.core.serializers.base import DeserializationError
 from django.db import connection, models, transaction
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 from django.utils.duration import duration_iso_string
 from django_tenants.utils import schema_context
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticError
 
 from platform_core.errors import InvalidInput
+from platform_core.schemas import Email, Name
 from provisioning.services import _org_materialize, platform_event
 from shared_apps.accounts.models import User, normalize_email
 from shared_apps.orgs.models import Domain, Membership, Organization, Role
+from tenant_apps.boards.schemas import (
+    BoardName,
+    CommentBody,
+    ListName,
+    LongText,
+    PriorityIn,
+    TaskTitle,
+)
 
 FORMAT = "taskhub.org-archive"
 VERSION = 1
@@ -315,18 +329,6 @@ def _dotted(loc: list) -> str:
 
 def _api_validators() -> dict[str, dict[str, object]]:
     """model -> field -> the pydantic type the API's input schemas validate that field with."""
-    from pydantic import TypeAdapter
-
-    from platform_core.schemas import Email
-    from tenant_apps.boards.schemas import (
-        BoardName,
-        CommentBody,
-        ListName,
-        LongText,
-        PriorityIn,
-        TaskTitle,
-    )
-
     return {
         "boards.board": {"name": TypeAdapter(BoardName), "description": TypeAdapter(LongText)},
         "boards.tasklist": {"name": TypeAdapter(ListName)},
@@ -351,8 +353,6 @@ class _SchemaField:
 
 
 def _role_type():
-    from typing import Literal
-
     return Literal[tuple(Role.values)]
 
 
@@ -364,8 +364,6 @@ def _pydantic_msg(exc) -> str:
 
 
 def _check_value(problems: _Problems, loc: list, adapter, value) -> None:
-    from pydantic import ValidationError as PydanticError
-
     try:
         adapter.validate_python(value)
     except PydanticError as exc:
@@ -390,9 +388,6 @@ def _has_nul(value, depth: int = 0) -> bool:
 
 
 def _check_memberships(problems: _Problems, memberships) -> None:
-    from pydantic import TypeAdapter
-
-    from platform_core.schemas import Email, Name
 
     if not isinstance(memberships, list):
         problems.add(["memberships"], "must be a list")
@@ -437,9 +432,6 @@ def _check_memberships(problems: _Problems, memberships) -> None:
 def _check_tenant_rows(problems: _Problems, blocks: list) -> None:
     """Each row as Django deserialises it, then the model's field validation (types, lengths,
     choices, emails) and the API's input validators for the fields users write."""
-    from django.core.exceptions import ValidationError
-    from django.core.serializers.base import DeserializationError
-
     by_model = _api_validators()
     for b, block in enumerate(blocks):
         rows = block.get("rows")
@@ -492,9 +484,6 @@ def _check_tenant_rows(problems: _Problems, blocks: list) -> None:
 def validate_archive(archive: dict, *, name: str | None = None) -> None:
     """Refuse (422, listing the problems) an archive holding any value the API would refuse:
     roles, emails, names, lengths, task priorities and statuses, enums, types. Nothing is written."""
-    from pydantic import TypeAdapter
-
-    from platform_core.schemas import Name
 
     problems = _Problems()
     source = archive.get("organization")

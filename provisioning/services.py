@@ -18,12 +18,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+import psycopg
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
 from django.db.models import Q
 from django.utils import timezone
 
+from platform_core.context import current_request_id
 from platform_core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from platform_core.jobs import SCHEMA_META, get_queue
 from platform_core.throttle import check_rate
 from shared_apps.accounts.models import User, normalize_email
 from shared_apps.orgs.models import (
@@ -62,8 +72,6 @@ def _host_for(slug: str) -> str:
 def platform_event(
     *, actor_id, action: str, org: Organization | None, changes: dict | None = None
 ) -> PlatformEvent:
-    from platform_core.context import current_request_id
-
     return PlatformEvent.objects.create(
         actor_id=actor_id,
         action=action,
@@ -82,8 +90,6 @@ def advisory_lock(key: int, *, wait_seconds: float = 0.0) -> Iterator[bool]:
     Yields whether the lock was acquired within `wait_seconds`; a crashed
     holder's lock goes away with its connection.
     """
-    import psycopg
-
     params = connections[DEFAULT_DB_ALIAS].get_connection_params()
     for django_only in ("context", "cursor_factory", "prepare_threshold"):
         params.pop(django_only, None)
@@ -145,8 +151,6 @@ def spare_pool_refill(*, target: int | None = None, wait_seconds: float = 30.0) 
 def request_pool_refill() -> None:
     """Ask a worker to refill the pool. Best effort: Redis down never fails the caller
     (the scheduled refill catches up)."""
-    from platform_core.jobs import SCHEMA_META, get_queue
-
     try:
         get_queue("default").enqueue_call(REFILL_JOB, meta={SCHEMA_META: "public"}, timeout=600)
     except Exception as exc:
@@ -237,8 +241,6 @@ def _org_quota_lock(user_id) -> None:
     Waits at most ORG_QUOTA_LOCK_TIMEOUT (then 429), so piled-up creations by
     one user never hold database connections for long.
     """
-    from django.db import OperationalError, connection
-
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT current_setting('lock_timeout')")

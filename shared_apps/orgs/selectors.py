@@ -35,3 +35,29 @@ def member_get(*, org_id, user_id) -> Membership | None:
 def is_member(*, org_id, user_id) -> bool:
     """Is `user_id` a member of organization `org_id`? (assignees, from organization hosts)."""
     return Membership.objects.filter(organization_id=org_id, user_id=user_id).exists()
+
+
+def org_get(*, org_id) -> Organization:
+    """One organization by id (jobs that were handed its id); DoesNotExist if gone."""
+    return Organization.objects.get(id=org_id)
+
+
+def org_is_active(org: Organization) -> bool:
+    return org.status == OrgStatus.ACTIVE
+
+
+def active_org_schemas() -> QuerySet:
+    """(id, schema_name) of every active, claimed organization (platform-wide fan-outs)."""
+    return Organization.objects.filter(status=OrgStatus.ACTIVE, slug__isnull=False).values_list("id", "schema_name")
+
+
+def org_active_members(*, org_id) -> list[Membership]:
+    """The organization's memberships of active users, with the user, in a stable order."""
+    return list(
+        Membership.objects.filter(organization_id=org_id, user__is_active=True).select_related("user").order_by("id")
+    )
+
+
+def org_for_schema(*, schema_name: str) -> Organization:
+    """The organization whose schema this is (jobs running inside it); DoesNotExist if none."""
+    return Organization.objects.get(schema_name=schema_name)

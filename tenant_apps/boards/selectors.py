@@ -37,6 +37,7 @@ from platform_core.errors import NotFound
 from platform_core.pagination import PageResult, encode_cursor, paginate
 from tenant_apps.boards import ranking
 from tenant_apps.boards.models import PRIORITY_RANK, Board, Comment, Task, TaskList
+from tenant_apps.boards.schemas import BoardDetailOut
 
 # Tasks without a due date sort after every dated one in `ordering=due_at`.
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
@@ -175,8 +176,6 @@ def board_detail_json(actor: Actor, board_id: UUID) -> bytes:
     """The board detail as the API renders it, from the rendered-response cache
     when warm (no SQL, no model instances, no validation). Writes to the board
     retire the cached copy after commit (audit_record -> live.board_changed)."""
-    from tenant_apps.boards.schemas import BoardDetailOut
-
     schema = connection.schema_name
     version, body = board_detail_cache.get(schema, board_id)
     if body is None:

@@ -6,15 +6,15 @@ import logging
 from django.db import connection, transaction
 
 from platform_core.emails import org_base_url, person_name, quoted, send_templated_email
-from shared_apps.accounts.models import User
-from shared_apps.orgs.models import Organization
+from shared_apps.accounts.selectors import user_name
+from shared_apps.orgs.selectors import org_for_schema
 from tenant_apps.invites.models import Invite, InviteState
 from tenant_apps.invites.services import invite_mark_email_sent, token_hash
 
 log = logging.getLogger("tenant_apps.invites")
 
 
-def accept_url(org: Organization, token: str) -> str:
+def accept_url(org, token: str) -> str:
     return f"{org_base_url(org)}/invites/accept?token={token}"
 
 
@@ -33,8 +33,8 @@ def send_invite_email(*, invite_id: str, token: str) -> str:
             return "skipped: already sent"
         if not hmac.compare_digest(token_hash(token), invite.token_hash):
             raise ValueError(f"token does not belong to invite {invite.id}")
-        org = Organization.objects.get(schema_name=connection.schema_name)
-        inviter = User.objects.filter(id=invite.invited_by).values_list("name", flat=True).first()
+        org = org_for_schema(schema_name=connection.schema_name)
+        inviter = user_name(user_id=invite.invited_by)
         send_templated_email(
             to=invite.email,
             template="invites/invite_email",

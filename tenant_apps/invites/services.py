@@ -17,6 +17,7 @@ from platform_core.permissions import Action, authorize, may_invite
 from platform_core.throttle import check_rate
 from shared_apps.accounts.models import User, normalize_email
 from shared_apps.orgs.models import Membership, Organization
+from shared_apps.orgs.services import lock_org_memberships, member_add, member_role_locked
 from tenant_apps.audit.services import audit_record, diff
 from tenant_apps.invites.models import Invite, InviteState
 
@@ -43,8 +44,6 @@ def check_invite_role(actor: Actor, role: str) -> None:
     if not may_invite(actor.role, role):
         raise Forbidden("Only an owner may make someone an owner.")
     if connection.in_atomic_block:
-        from shared_apps.orgs.services import member_role_locked
-
         if not may_invite(member_role_locked(org_id=actor.org_id, user_id=actor.user_id), role):
             raise Conflict("Your role changed meanwhile; nothing was done.", code="membership_changed")
 
@@ -187,8 +186,6 @@ def invite_accept(*, user: AuthUser, org: Organization, token: str) -> Membershi
     Locks: the organization's membership lock first, then the invite (the order
     every membership change uses).
     """
-    from shared_apps.orgs.services import lock_org_memberships, member_add
-
     digest = token_hash(token)
     if not Invite.objects.filter(token_hash=digest).exists():  # bad tokens take no lock
         raise NotFound("No such invite.", code="invite_not_found")

@@ -140,7 +140,7 @@ def test_invite_subject_is_one_quoted_bounded_line(api, world, smtp_server):
 def test_summary_subject_quotes_the_org_name(api, world, smtp_server):
     from django_tenants.utils import tenant_context
 
-    from platform_core.summaries import send_org_summaries
+    from tenant_apps.boards.summaries import send_org_summaries
 
     owner = api(world.a, world.a.owner)
     board = owner.post("/boards", {"name": "Launch"}).json()

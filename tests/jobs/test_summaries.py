@@ -54,7 +54,7 @@ def _actor(org, user, role="owner") -> Actor:
 
 
 def _fan_out():
-    from platform_core.summaries import daily_summaries
+    from tenant_apps.boards.summaries import daily_summaries
 
     with schema_context("public"):
         assert daily_summaries(day=DAY.isoformat()) >= 2

@@ -15,6 +15,11 @@ schema, unique) is claimed in the transaction that sends the email, so a
 second or concurrent run sends nothing, and a failed send leaves no row
 (the job is retried, skipping the members already served). Members with
 nothing to report get no email (and no row).
+
+Lives in the boards app (it reads tasks and the audit log); `SummarySent`
+stays in platform_core.models (a public-schema table: moving it to a tenant
+app would move it into every organization's schema), and the cron entry is
+wired in platform_core/cron.py.
 """
 
 import logging
@@ -29,8 +34,16 @@ from django_tenants.utils import get_public_schema_name
 from platform_core.emails import org_base_url, quoted, send_templated_email
 from platform_core.jobs import FAILURE_TTL, SCHEMA_META, MissingTenant, get_queue, retry_policy
 from platform_core.models import SummarySent
+from shared_apps.orgs.selectors import (
+    active_org_schemas,
+    org_active_members,
+    org_get,
+    org_is_active,
+)
+from tenant_apps.audit.models import AuditEvent
+from tenant_apps.boards.models import Task, TaskStatus
 
-log = logging.getLogger("platform_core.summaries")
+log = logging.getLogger("tenant_apps.boards.summaries")
 
 SUMMARY_QUEUE = "emails"
 ASSIGNING_ACTIONS = ("task.created", "task.assigned")
@@ -42,17 +55,15 @@ class SummaryDeliveryError(RuntimeError):
 
 def daily_summaries(*, day: str | None = None) -> int:
     """Cron entry point (public schema): enqueue one job per active organization."""
-    from shared_apps.orgs.models import Organization, OrgStatus
-
     if connection.schema_name != get_public_schema_name():
         raise MissingTenant("daily_summaries runs in the public schema")
     day = day or timezone.localdate().isoformat()
     queue = get_queue(SUMMARY_QUEUE, commit_mode="auto")
-    orgs = Organization.objects.filter(status=OrgStatus.ACTIVE, slug__isnull=False).values_list("id", "schema_name")
+    orgs = active_org_schemas()
     count = 0
     for org_id, schema_name in orgs.iterator():
         queue.enqueue_call(
-            "platform_core.summaries.send_org_summaries",
+            "tenant_apps.boards.summaries.send_org_summaries",
             kwargs={"org_id": str(org_id), "day": day},
             meta={SCHEMA_META: schema_name},
             job_id=f"summary-{org_id}-{day}",
@@ -78,9 +89,6 @@ def member_digests(*, org_id, day: date, members: list, now: datetime | None = N
 
     Runs in the organization's schema; a fixed number of queries whatever the
     number of members."""
-    from tenant_apps.audit.models import AuditEvent
-    from tenant_apps.boards.models import Task, TaskStatus
-
     now = now or timezone.now()
     start, end = _day_bounds(day)
     user_ids = [m.user_id for m in members]
@@ -142,17 +150,13 @@ def _send_once(*, user, org, day: date, digest: dict, base_url: str) -> bool:
 
 def send_org_summaries(*, org_id: str, day: str) -> int:
     """Per organization, in its schema (TenantJob): email each member their summary once."""
-    from shared_apps.orgs.models import Membership, Organization, OrgStatus
-
-    org = Organization.objects.get(id=org_id)
+    org = org_get(org_id=org_id)
     if org.schema_name != connection.schema_name:
         raise MissingTenant(f"summaries of {org.id} must run in {org.schema_name}, not {connection.schema_name}")
-    if org.status != OrgStatus.ACTIVE:
+    if not org_is_active(org):
         return 0
     the_day = date.fromisoformat(day)
-    members = list(
-        Membership.objects.filter(organization_id=org.id, user__is_active=True).select_related("user").order_by("id")
-    )
+    members = org_active_members(org_id=org.id)
     digests = member_digests(org_id=org.id, day=the_day, members=members)
     base_url = org_base_url(org)
     sent, failed = 0, []

@@ -3,6 +3,8 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from provisioning.services import request_pool_refill
+
 
 class Command(BaseCommand):
     help = "Migrate the public schema and every organization schema (idempotent)."
@@ -18,7 +20,5 @@ class Command(BaseCommand):
         # (raises CommandError, so a non-zero exit, if any schema fails).
         call_command("migrate_fleet", workers=options["workers"], verbosity=verbosity)
         # Fill the spare-schema pool in the background (best effort: the cron refill catches up).
-        from provisioning.services import request_pool_refill
-
         request_pool_refill()
         self.stdout.write(self.style.SUCCESS("platform ready"))

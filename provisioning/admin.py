@@ -1,4 +1,8 @@
-"""Django admin on the root host, for operators (users with is_staff).
+"""Django admin on the root host, for operators (users with is_staff):
+organizations, their domains and memberships, and the platform events.
+
+It lives in provisioning (the top layer) because its actions call the
+provisioning services; the models stay in shared_apps.orgs.
 
 Same rules as the operator API: organizations are read-only here except
 through the suspend / resume / delete actions, which call the provisioning
