@@ -35,3 +35,12 @@ def member_get(*, org_id, user_id) -> Membership | None:
 def is_member(*, org_id, user_id) -> bool:
     """Is `user_id` a member of organization `org_id`? (assignees, from organization hosts)."""
     return Membership.objects.filter(organization_id=org_id, user_id=user_id).exists()
+
+
+def member_schemas_of(*, user_id) -> list[str]:
+    """The schemas of the live (active or suspended) organizations `user_id` belongs to, in organization id order."""
+    return list(
+        Membership.objects.filter(user_id=user_id, organization__status__in=VISIBLE_STATUSES)
+        .order_by("organization_id")
+        .values_list("organization__schema_name", flat=True)
+    )
