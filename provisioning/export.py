@@ -42,6 +42,7 @@ from platform_core.errors import InvalidInput
 from provisioning.services import _org_materialize, platform_event
 from shared_apps.accounts.models import User, normalize_email
 from shared_apps.orgs.models import Domain, Membership, Organization, Role
+from tenant_apps.audit.services import audit_record
 
 FORMAT = "taskhub.org-archive"
 VERSION = 1
@@ -632,6 +633,19 @@ def org_import(
             )
         with schema_context(org.schema_name):
             counts = _load_tenant_rows(archive["tenant"]["models"], remap)
+            # The import is a tenant write too: one summary event in the new
+            # organization's log, in this transaction (after the archive's own events).
+            audit_record(
+                actor=actor_id,
+                action="org.imported",
+                target=org,
+                changes={
+                    "rows": counts,
+                    "memberships": len(archive["memberships"]),
+                    "source": {"id": str(source.get("id")), "slug": source.get("slug")},
+                    "via": via,
+                },
+            )
         return {
             "rows": counts,
             "users_created": sorted(u["email"] for u in missing),
