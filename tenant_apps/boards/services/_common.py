@@ -11,7 +11,7 @@ from platform_core.auth import Actor
 from platform_core.errors import Forbidden, InvalidInput, NotFound
 from shared_apps.orgs.selectors import is_member
 from tenant_apps.audit.models import AuditEvent
-from tenant_apps.audit.services import audit_record
+from tenant_apps.audit.services import audit_record, diff, snapshot
 from tenant_apps.boards import ranking
 from tenant_apps.boards.effects import boards_changed
 from tenant_apps.boards.models import Board, Task, TaskList
@@ -57,6 +57,17 @@ def record(
     event = audit_record(actor=actor, action=action, target=target, changes=changes)
     boards_changed(connection.schema_name, boards, event)
     return event
+
+
+def record_created(actor: Actor, action: str, obj: Any, fields, *, boards: Iterable[UUID]) -> None:
+    """record() for a new object: its audited `fields` as the changes."""
+    record(actor, action, obj, diff({}, snapshot(obj, fields)), boards=boards)
+
+
+def delete_recorded(actor: Actor, action: str, obj: Any, fields, *, boards: Iterable[UUID]) -> None:
+    """record() the deletion of `obj` (its audited `fields` as they were), then delete it."""
+    record(actor, action, obj, diff(snapshot(obj, fields), {}), boards=boards)
+    obj.delete()
 
 
 def lock_board(board_id: UUID) -> Board:

@@ -6,7 +6,14 @@ from django.utils import timezone
 from platform_core.auth import Actor
 from tenant_apps.audit.services import diff, snapshot
 from tenant_apps.boards.models import Board
-from tenant_apps.boards.services._common import UNSET, given, lock_board, record
+from tenant_apps.boards.services._common import (
+    UNSET,
+    delete_recorded,
+    given,
+    lock_board,
+    record,
+    record_created,
+)
 
 BOARD_FIELDS = ("name", "description")
 
@@ -14,9 +21,7 @@ BOARD_FIELDS = ("name", "description")
 @transaction.atomic
 def board_create(*, actor: Actor, name: str, description: str = "") -> Board:
     board = Board.objects.create(name=name, description=description, created_by=actor.user_id)
-    record(
-        actor, "board.created", board, diff({}, snapshot(board, BOARD_FIELDS)), boards=[board.id]
-    )
+    record_created(actor, "board.created", board, BOARD_FIELDS, boards=[board.id])
     return board
 
 
@@ -41,7 +46,4 @@ def board_update(
 def board_delete(*, actor: Actor, board: Board) -> None:
     """Deletes the board with its lists, tasks and their comments."""
     board = lock_board(board.id)
-    record(
-        actor, "board.deleted", board, diff(snapshot(board, BOARD_FIELDS), {}), boards=[board.id]
-    )
-    board.delete()
+    delete_recorded(actor, "board.deleted", board, BOARD_FIELDS, boards=[board.id])

@@ -9,7 +9,7 @@ from platform_core.auth import Actor
 from platform_core.errors import NotFound
 from tenant_apps.audit.services import diff, snapshot
 from tenant_apps.boards.models import Comment, Task
-from tenant_apps.boards.services._common import record
+from tenant_apps.boards.services._common import delete_recorded, record, record_created
 
 COMMENT_FIELDS = ("task_id", "body")
 
@@ -23,13 +23,7 @@ def comment_create(*, actor: Actor, task: Task, body: str) -> Comment:
     ):
         raise NotFound("No such task.")
     comment = Comment.objects.create(task=task, author_id=actor.user_id, body=body)
-    record(
-        actor,
-        "comment.created",
-        comment,
-        diff({}, snapshot(comment, COMMENT_FIELDS)),
-        boards=[task.board_id],
-    )
+    record_created(actor, "comment.created", comment, COMMENT_FIELDS, boards=[task.board_id])
     return comment
 
 
@@ -67,11 +61,6 @@ def comment_update(*, actor: Actor, comment: Comment, body: str) -> Comment:
 @transaction.atomic
 def comment_delete(*, actor: Actor, comment: Comment) -> None:
     comment = _lock_comment(comment.id)
-    record(
-        actor,
-        "comment.deleted",
-        comment,
-        diff(snapshot(comment, COMMENT_FIELDS), {}),
-        boards=[comment.task.board_id],
+    delete_recorded(
+        actor, "comment.deleted", comment, COMMENT_FIELDS, boards=[comment.task.board_id]
     )
-    comment.delete()

@@ -10,10 +10,12 @@ from tenant_apps.boards import ranking
 from tenant_apps.boards.models import Board, TaskList
 from tenant_apps.boards.services._common import (
     UNSET,
+    delete_recorded,
     lock_board,
     lock_list_positioned,
     place,
     record,
+    record_created,
 )
 
 LIST_FIELDS = ("board_id", "name", "position")
@@ -32,13 +34,7 @@ def list_create(*, actor: Actor, board: Board, name: str, position: int | None =
         noun="lists per board",
     )
     task_list.save()
-    record(
-        actor,
-        "list.created",
-        task_list,
-        diff({}, snapshot(task_list, LIST_FIELDS)),
-        boards=[task_list.board_id],
-    )
+    record_created(actor, "list.created", task_list, LIST_FIELDS, boards=[task_list.board_id])
     return task_list
 
 
@@ -79,11 +75,4 @@ def list_delete(*, actor: Actor, task_list: TaskList) -> None:
     """Deletes the list with its tasks and their comments."""
     lock_board(task_list.board_id)
     task_list = lock_list_positioned(task_list.id)
-    record(
-        actor,
-        "list.deleted",
-        task_list,
-        diff(snapshot(task_list, LIST_FIELDS), {}),
-        boards=[task_list.board_id],
-    )
-    task_list.delete()
+    delete_recorded(actor, "list.deleted", task_list, LIST_FIELDS, boards=[task_list.board_id])

@@ -13,12 +13,14 @@ from tenant_apps.audit.services import diff, snapshot
 from tenant_apps.boards.models import Task, TaskList, TaskStatus
 from tenant_apps.boards.services._common import (
     UNSET,
+    delete_recorded,
     ensure_member,
     given,
     lock_lists,
     lock_task,
     place,
     record,
+    record_created,
 )
 
 TASK_FIELDS = (
@@ -67,9 +69,7 @@ def task_create(
         noun="tasks per list",
     )
     task.save()
-    record(
-        actor, "task.created", task, diff({}, snapshot(task, TASK_FIELDS)), boards=[task.board_id]
-    )
+    record_created(actor, "task.created", task, TASK_FIELDS, boards=[task.board_id])
     return task
 
 
@@ -180,7 +180,4 @@ def task_move(*, actor: Actor, task: Task, to_list: TaskList, position: int | No
 def task_delete(*, actor: Actor, task: Task) -> None:
     """Deletes the task and its comments."""
     task = lock_task(task.id)
-    record(
-        actor, "task.deleted", task, diff(snapshot(task, TASK_FIELDS), {}), boards=[task.board_id]
-    )
-    task.delete()
+    delete_recorded(actor, "task.deleted", task, TASK_FIELDS, boards=[task.board_id])
