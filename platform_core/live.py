@@ -1,8 +1,9 @@
 """Live board updates: server-sent events fed by Redis pub/sub, and the
 revocation signal that ends a stream when its access ends.
 
-Publishing: audit_record() schedules `board_changed` on commit for every
-board-scoped event (it retires the rendered board detail, then publishes),
+Publishing: the services schedule `board_changed` on commit for every board
+a write touches (tenant_apps.boards.effects.boards_changed; it retires the
+rendered board detail, then publishes),
 so subscribers only ever see committed changes, and a rolled-back change
 publishes nothing.
 

@@ -48,6 +48,7 @@ from platform_core.schemas import Email, Name
 from provisioning.services import _org_materialize, platform_event
 from shared_apps.accounts.models import User, normalize_email
 from shared_apps.orgs.models import Domain, Membership, Organization, Role
+from tenant_apps.audit.services import audit_record
 from tenant_apps.boards.schemas import (
     BoardName,
     CommentBody,
@@ -621,6 +622,19 @@ def org_import(
             )
         with schema_context(org.schema_name):
             counts = _load_tenant_rows(archive["tenant"]["models"], remap)
+            # The import is a tenant write too: one summary event in the new
+            # organization's log, in this transaction (after the archive's own events).
+            audit_record(
+                actor=actor_id,
+                action="org.imported",
+                target=org,
+                changes={
+                    "rows": counts,
+                    "memberships": len(archive["memberships"]),
+                    "source": {"id": str(source.get("id")), "slug": source.get("slug")},
+                    "via": via,
+                },
+            )
         return {
             "rows": counts,
             "users_created": sorted(u["email"] for u in missing),

@@ -17,6 +17,7 @@ from ninja_jwt.utils import datetime_from_epoch
 
 from platform_core.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from platform_core.throttle import check_rate, ensure_under, ip_bucket, record
+from shared_apps.accounts.changes import user_deactivated
 from shared_apps.accounts.models import AuthSession, User, normalize_email
 
 # Compared against when the email is unknown, so both paths cost one hash.
@@ -184,24 +185,9 @@ def user_deactivate(*, user: User, actor_id=None) -> None:
     """Deactivated users' tokens stop working at once (the auth cache is invalidated),
     and the pending invites they made, in every organization they belong to,
     are revoked (`invite.revoked`, reason `inviter_inactive`), all in this
-    transaction. Invite and audit tables are not cached by cacheops, so
-    switching schemas inside the transaction is safe here."""
-    from django_tenants.utils import schema_context
-
-    from shared_apps.orgs.models import Membership, OrgStatus
-    from tenant_apps.invites.services import invites_revoke_for_inviter
-
+    transaction (the `user_deactivated` signal: tenant_apps.invites.receivers)."""
     user.is_active = False
     user.save(update_fields=["is_active"])
     for session in AuthSession.objects.select_for_update().filter(user=user, revoked_at__isnull=True):
         session_revoke(session=session, reason="deactivated")
-    schemas = (
-        Membership.objects.filter(user=user, organization__status__in=[OrgStatus.ACTIVE, OrgStatus.SUSPENDED])
-        .order_by("organization_id")
-        .values_list("organization__schema_name", flat=True)
-    )
-    for schema_name in list(schemas):
-        with schema_context(schema_name):
-            invites_revoke_for_inviter(
-                inviter_id=user.id, inviter_role=None, actor_id=actor_id, reason="inviter_inactive"
-            )
+    user_deactivated.send(sender=User, user=user, actor_id=actor_id)

@@ -61,3 +61,12 @@ def org_active_members(*, org_id) -> list[Membership]:
 def org_for_schema(*, schema_name: str) -> Organization:
     """The organization whose schema this is (jobs running inside it); DoesNotExist if none."""
     return Organization.objects.get(schema_name=schema_name)
+
+
+def member_schemas_of(*, user_id) -> list[str]:
+    """The schemas of the live (active or suspended) organizations `user_id` belongs to, in organization id order."""
+    return list(
+        Membership.objects.filter(user_id=user_id, organization__status__in=VISIBLE_STATUSES)
+        .order_by("organization_id")
+        .values_list("organization__schema_name", flat=True)
+    )

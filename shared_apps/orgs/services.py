@@ -16,8 +16,10 @@ transaction:
    check_member_change, the last-owner rule): a rule that held before the
    lock but no longer does is a 409 `membership_changed` (or `last_owner`);
 3. writes the change and exactly one audit event in the organization's
-   schema, and revokes the pending invites the member may no longer make
-   (tenant_apps.invites.services.invites_revoke_for_inviter).
+   schema, and revokes the pending invites the member may no longer make:
+   through the signals of shared_apps.orgs.changes (`org_event`, recorded by
+   the tenant audit app; `membership_changed`, received by the invites app),
+   whose receivers run inside this transaction.
 """
 
 from dataclasses import replace
@@ -28,23 +30,18 @@ from django_tenants.utils import schema_context
 from platform_core.auth import Actor
 from platform_core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from platform_core.permissions import check_member_change, leaves_no_owner
+from shared_apps.orgs.changes import membership_changed, record_org_event
 from shared_apps.orgs.models import Membership, Organization, Role
-from tenant_apps.audit.services import audit_record, diff
 
 
 @transaction.atomic
 def org_update(*, actor: Actor, org_id, name: str) -> Organization:
     org = Organization.objects.select_for_update().get(id=org_id)
-    before = {"name": org.name}
+    before = org.name
     org.name = name
     org.save(update_fields=["name"])
-    audit_record(
-        actor_id=actor.user_id,
-        action="org.updated",
-        target_type="org",
-        target_id=org.id,
-        changes=diff(before, {"name": name}),
-    )
+    changes = {"name": {"from": before, "to": name}} if before != name else {}
+    record_org_event(actor_id=actor.user_id, action="org.updated", target=org, changes=changes)
     return org
 
 
@@ -121,10 +118,9 @@ def ensure_owner_remains(membership: Membership, *, verb: str) -> None:
 
 
 def _revoke_invites_of(target: Membership, *, role: str | None, actor_id, reason: str) -> None:
-    from tenant_apps.invites.services import invites_revoke_for_inviter
-
-    invites_revoke_for_inviter(
-        inviter_id=target.user_id, inviter_role=role, actor_id=actor_id, reason=reason
+    """The pending invites `target` may no longer make are revoked (the invites app's receiver)."""
+    membership_changed.send(
+        sender=Membership, membership=target, role=role, actor_id=actor_id, reason=reason
     )
 
 
@@ -139,13 +135,7 @@ def _set_role(target: Membership, role: str, *, actor_id, via: str | None = None
     changes = {"role": {"from": before, "to": role}}
     if via:
         changes["via"] = via
-    audit_record(
-        actor_id=actor_id,
-        action="member.role_changed",
-        target_type="member",
-        target_id=target.user_id,
-        changes=changes,
-    )
+    record_org_event(actor_id=actor_id, action="member.role_changed", target=target, changes=changes)
     _revoke_invites_of(target, role=role, actor_id=actor_id, reason="inviter_demoted")
     return target
 
@@ -158,13 +148,7 @@ def _remove(target: Membership, *, actor_id, via: str | None = None) -> None:
     changes = {"role": {"from": target.role, "to": None}, "left": left}
     if via:
         changes["via"] = via
-    audit_record(
-        actor_id=actor_id,
-        action="member.removed",
-        target_type="member",
-        target_id=target.user_id,
-        changes=changes,
-    )
+    record_org_event(actor_id=actor_id, action="member.removed", target=target, changes=changes)
     _revoke_invites_of(
         target, role=None, actor_id=actor_id, reason="inviter_left" if left else "inviter_removed"
     )
@@ -223,11 +207,10 @@ def member_add_as_operator(
 ) -> Membership:
     with schema_context(org.schema_name), transaction.atomic():
         membership = member_add(org_id=org.id, user_id=user_id, role=role)
-        audit_record(
+        record_org_event(
             actor_id=actor_id,
             action="member.added",
-            target_type="member",
-            target_id=user_id,
+            target=membership,
             changes={"role": {"from": None, "to": role}, "via": via},
         )
         return membership

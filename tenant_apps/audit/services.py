@@ -3,14 +3,14 @@
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from functools import partial
 from typing import Any
 from uuid import UUID
 
-from django.db import connection, transaction
+from django.db import connection
 
 from platform_core.context import current_client_ip, current_request_id
 from tenant_apps.audit.models import AuditEvent
+from tenant_apps.audit.targets import audit_target
 
 
 def _jsonable(value: Any) -> Any:
@@ -42,35 +42,41 @@ def diff(before: dict, after: dict) -> dict:
 
 def audit_record(
     *,
-    actor_id: UUID | None,
+    actor: Any,
     action: str,
-    target_type: str,
-    target_id: UUID | None,
+    target: Any,
     changes: dict | None = None,
-    board_id: UUID | None = None,
 ) -> AuditEvent:
     """Write the event for a mutation; must run inside that mutation's transaction.
 
-    Board-scoped events, after commit (never for a rolled-back change):
-    the board's rendered detail goes stale and its live subscribers hear it.
+    `actor`: the acting member (platform_core.auth.Actor), a user id, or None
+    (the platform). `target`: the instance the change is about (a registered
+    model, tenant_apps.audit.targets); its type, id and board are derived from
+    it. Record a deletion before deleting (a deleted instance has no id).
+
+    Records only: side effects (a board's cached detail, live subscribers) are
+    the calling service's to schedule (tenant_apps.boards.effects).
     """
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record must run inside the mutation's transaction")
-    event = AuditEvent.objects.create(
-        actor_id=actor_id,
+    about = audit_target(target)
+    if about.id is None:
+        raise ValueError(f"audit_record: the {about.type} has no id (record a deletion before deleting)")
+    return AuditEvent.objects.create(
+        actor_id=_actor_id(actor),
         action=action,
-        target_type=target_type,
-        target_id=target_id,
-        board_id=board_id,
+        target_type=about.type,
+        target_id=about.id,
+        board_id=about.board_id,
         changes={k: _jsonable(v) for k, v in (changes or {}).items()},
         request_id=current_request_id() or "",
         ip=current_client_ip(),
     )
-    if board_id is not None:
-        from platform_core.live import board_changed
 
-        transaction.on_commit(partial(board_changed, connection.schema_name, board_id, event_payload(event)))
-    return event
+
+def _actor_id(actor: Any) -> UUID | str | None:
+    """An Actor's user id; a user id or None as given."""
+    return getattr(actor, "user_id", actor)
 
 
 def event_payload(event: AuditEvent) -> dict:

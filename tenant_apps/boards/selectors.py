@@ -72,30 +72,32 @@ def lists_with_position() -> QuerySet:
 
 
 # --- access helpers ---------------------------------------------------------------
+# The object in this organization (the request's schema) or NotFound; what the
+# caller may do with it is the matrix's (platform_core.permissions.authorize).
 
 
-def access_board(actor: Actor, board_id: UUID) -> Board:
+def access_board(board_id: UUID) -> Board:
     board = Board.objects.filter(id=board_id).first()
     if board is None:
         raise NotFound("No such board.")
     return board
 
 
-def access_list(actor: Actor, list_id: UUID) -> TaskList:
+def access_list(list_id: UUID) -> TaskList:
     task_list = lists_with_position().filter(id=list_id).first()
     if task_list is None:
         raise NotFound("No such list.")
     return task_list
 
 
-def access_task(actor: Actor, task_id: UUID) -> Task:
+def access_task(task_id: UUID) -> Task:
     task = tasks_with_position().filter(id=task_id).first()
     if task is None:
         raise NotFound("No such task.")
     return task
 
 
-def access_comment(actor: Actor, comment_id: UUID) -> Comment:
+def access_comment(comment_id: UUID) -> Comment:
     comment = Comment.objects.select_related("task").filter(id=comment_id).first()
     if comment is None:
         raise NotFound("No such comment.")
@@ -175,7 +177,7 @@ _NIL_UUID = UUID(int=0)
 def board_detail_json(actor: Actor, board_id: UUID) -> bytes:
     """The board detail as the API renders it, from the rendered-response cache
     when warm (no SQL, no model instances, no validation). Writes to the board
-    retire the cached copy after commit (audit_record -> live.board_changed)."""
+    retire the cached copy after commit (tenant_apps.boards.effects.boards_changed)."""
     schema = connection.schema_name
     version, body = board_detail_cache.get(schema, board_id)
     if body is None:

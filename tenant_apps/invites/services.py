@@ -130,7 +130,7 @@ def invite_create(*, actor: Actor, org_id, email: str, role: str) -> Invite:
     if replaced:
         changes["replaced_invite_ids"] = [str(i) for i in replaced]
     audit_record(
-        actor_id=actor.user_id, action="invite.created", target_type="invite", target_id=invite.id, changes=changes
+        actor=actor.user_id, action="invite.created", target=invite, changes=changes
     )
     defer(SEND_EMAIL_JOB, queue="emails", invite_id=str(invite.id), token=token)
     return invite
@@ -153,7 +153,7 @@ def invite_revoke(*, actor: Actor, invite: Invite) -> Invite:
     invite.revoke_reason = "revoked"
     invite.save(update_fields=["state", "revoked_at", "revoked_by", "revoke_reason"])
     audit_record(
-        actor_id=actor.user_id, action="invite.revoked", target_type="invite", target_id=invite.id,
+        actor=actor.user_id, action="invite.revoked", target=invite,
         changes={**diff({"status": before}, {"status": "revoked"}), "email": invite.email},
     )
     return invite
@@ -213,7 +213,7 @@ def invite_accept(*, user: AuthUser, org: Organization, token: str) -> Membershi
     invite.accepted_by = user.id
     invite.save(update_fields=["state", "accepted_at", "accepted_by"])
     audit_record(
-        actor_id=user.id, action="invite.accepted", target_type="invite", target_id=invite.id,
+        actor=user.id, action="invite.accepted", target=invite,
         changes={**diff({"status": "pending"}, {"status": "accepted"}), "user_id": str(user.id), "role": invite.role},
     )
     return membership
@@ -244,7 +244,7 @@ def invites_revoke_for_inviter(*, inviter_id, inviter_role: str | None, actor_id
         invite.revoke_reason = reason
         invite.save(update_fields=["state", "revoked_at", "revoked_by", "revoke_reason"])
         audit_record(
-            actor_id=actor_id, action="invite.revoked", target_type="invite", target_id=invite.id,
+            actor=actor_id, action="invite.revoked", target=invite,
             changes={
                 **diff({"status": "pending"}, {"status": "revoked"}),
                 "email": invite.email, "reason": reason, "inviter_id": str(inviter_id),

@@ -135,7 +135,7 @@ def test_moves_to_one_position_rewrite_few_rows(world, lookalike):
     with in_org(world.a):
         for _ in range(INSERTS):
             last = Task.objects.filter(list_id=task_list.id).order_by("-rank").first()
-            task = access_task(actor, last.id)
+            task = access_task(last.id)
             before = counter.rows
             with connection.execute_wrapper(counter):
                 moved = services.task_move(

@@ -13,7 +13,7 @@ from platform_core.errors import InvalidInput
 from provisioning import export, services
 from shared_apps.accounts.models import User
 from shared_apps.orgs.models import Membership, Organization, OrgStatus, Role
-from tenant_apps.audit.services import audit_record
+from tenant_apps.audit.models import AuditEvent
 from tests.provisioning.conftest import events
 from tests.support import add_member, make_user, unique_email
 
@@ -55,7 +55,7 @@ def _populate(org, owner, member) -> None:
                         )
                         Comment.objects.create(task=task, author_id=member.id, body=f"comment {t}")
         for i in range(5):
-            audit_record(
+            AuditEvent.objects.create(  # seeded rows (any target id), not a service's event
                 actor_id=owner.id,
                 action="board.created",
                 target_type="board",
@@ -72,6 +72,17 @@ def _rows(schema_name: str) -> dict[str, list[dict]]:
             for m in export.tenant_models()
             if m._meta.db_table in tables
         }
+
+
+def _imported_rows(schema_name: str) -> dict[str, list[dict]]:
+    """_rows of an imported organization, less the one `org.imported` event its
+    import wrote in its own audit log (the archive's events are all there too)."""
+    rows = _rows(schema_name)
+    events_ = rows.get("audit.auditevent", [])
+    own = [e for e in events_ if e["action"] == "org.imported"]
+    assert len(own) == 1, own
+    rows["audit.auditevent"] = [e for e in events_ if e is not own[0]]
+    return rows
 
 
 def test_round_trip_reproduces_every_row(tmp_path, new_org, api):
@@ -94,7 +105,7 @@ def test_round_trip_reproduces_every_row(tmp_path, new_org, api):
     assert copy_org.id == spare.id  # claimed from the pool like any new organization
     assert copy_org.schema_name != source.schema_name
 
-    original, imported = _rows(source.schema_name), _rows(copy_org.schema_name)
+    original, imported = _rows(source.schema_name), _imported_rows(copy_org.schema_name)
     assert original.keys() == imported.keys()
     assert {k: len(v) for k, v in original.items()} == counts
     assert original == imported  # same ids, same values, microseconds included
@@ -111,6 +122,32 @@ def test_round_trip_reproduces_every_row(tmp_path, new_org, api):
     [imported_event] = events("org.imported", copy_org)
     assert imported_event.changes["rows"] == counts
     assert imported_event.changes["source"]["slug"] == source.slug
+
+
+def test_import_records_one_summary_event_in_the_org_audit_log(new_org, world, api):
+    """Every tenant write records its event, an import too: one `org.imported`
+    event in the new organization's own log (GET /audit), with the counts, in
+    the import's transaction; the other organization's log is untouched."""
+    owner = make_user(unique_email("owner"))
+    source = new_org(owner=owner)
+    _populate(source, owner, owner)
+    archive = export.org_export(org=source, actor_id=None)
+    other_before = _rows(world.b.org.schema_name).get("audit.auditevent", [])
+
+    copy_org = export.org_import(archive=archive, slug="audited-import", actor_id=None, via="test")
+
+    r = api("audited-import.localhost", owner).get("/audit", {"action": "org.imported"})
+    assert r.status_code == 200, r.content
+    [event] = r.json()["items"]
+    assert event["target_type"] == "org" and event["target_id"] == str(copy_org.id)
+    assert event["changes"]["rows"] == export.archive_counts(archive)
+    assert event["changes"]["memberships"] == 1 and event["changes"]["via"] == "test"
+    assert event["changes"]["source"]["slug"] == source.slug
+    with schema_context(source.schema_name):  # the source's log has no import event
+        from tenant_apps.audit.models import AuditEvent as Event
+
+        assert not Event.objects.filter(action="org.imported").exists()
+    assert _rows(world.b.org.schema_name).get("audit.auditevent", []) == other_before
 
 
 def test_import_refuses_members_without_an_account_unless_asked(new_org):
@@ -138,7 +175,8 @@ def test_import_refuses_members_without_an_account_unless_asked(new_org):
     with schema_context(org.schema_name):
         from tenant_apps.audit.models import AuditEvent
 
-        assert set(AuditEvent.objects.values_list("actor_id", flat=True)) == {created.id}
+        archived = AuditEvent.objects.exclude(action="org.imported")  # the import's own event
+        assert set(archived.values_list("actor_id", flat=True)) == {created.id}
     assert services.spare_count() == spares_before
 
 
@@ -184,7 +222,7 @@ def test_export_and_import_commands(tmp_path, new_org, world):
     call_command("org_export", source.slug, str(path))
     call_command("org_import", str(path), slug="cli-copy")
     org = Organization.objects.get(slug="cli-copy")
-    assert _rows(org.schema_name) == _rows(source.schema_name)
+    assert _imported_rows(org.schema_name) == _rows(source.schema_name)
 
 
 def test_a_deleted_organization_can_be_exported_until_its_schema_is_dropped(tmp_path, new_org):
@@ -350,7 +388,7 @@ def test_the_org_import_command_refuses_a_superuser_role(tmp_path, new_org, worl
         "owner",
         "member",
     }
-    assert _rows(org.schema_name) == _rows(source.schema_name)
+    assert _imported_rows(org.schema_name) == _rows(source.schema_name)
 
 
 def test_malformed_archive_structure_is_refused_not_a_crash(tmp_path, new_org, world):
