@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -90,9 +91,13 @@ def test_worker_sigkilled_mid_job_runs_it_again_effect_once(pg, redis_server):
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
+        first.stdout.close()
     for pid in horses:
         for _ in range(100):
-            if not os.path.exists(f"/proc/{pid}") or " Z " in open(f"/proc/{pid}/stat").read():
+            try:
+                if " Z " in Path(f"/proc/{pid}/stat").read_text():
+                    break
+            except FileNotFoundError:
                 break
             time.sleep(0.05)
         else:

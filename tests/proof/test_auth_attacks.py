@@ -144,7 +144,7 @@ ATTACKS = {
     "unknown session": lambda w, m, s: forge(claims(m, s, sid=str(uuid.uuid4()))),
     "garbage": lambda w, m, s: "garbage",
     "three garbage parts": lambda w, m, s: "a.b.c",
-    "huge token": lambda w, m, s: forge(claims(m, s, pad="x" * 20000), key="wrong"),
+    "huge token": lambda w, m, s: forge(claims(m, s, pad="x" * 20000), key="not-the-key-" + "x" * 40),
 }
 
 
