@@ -1,10 +1,10 @@
 """Operator endpoints (`/api/v1/platform/...` on the root host). Operators are
 users with `is_staff`; `operator_auth` answers 403 to anyone else."""
 
-from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from platform_core.auth import operator_auth
+from platform_core.http import AppRequest
 from platform_core.pagination import Page, PageQuery
 from platform_core.permissions import Action, requires
 from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
@@ -22,14 +22,14 @@ router = Router(tags=["platform"], auth=operator_auth)
 @router.get("/orgs", response={200: Page[PlatformOrgOut], **ERRORS_AUTH})
 @requires(Action.PLATFORM_ORG_READ)
 def platform_org_list(
-    request: HttpRequest, page: Query[PageQuery], filters: Query[PlatformOrgListQuery]
+    request: AppRequest, page: Query[PageQuery], filters: Query[PlatformOrgListQuery]
 ):
     return selectors.platform_orgs_page(status=filters.status, limit=page.limit, cursor=page.cursor)
 
 
 @router.post("/orgs", response={201: PlatformOrgOut, 409: ErrorOut, **ERRORS_AUTH})
 @requires(Action.PLATFORM_ORG_CREATE)
-def platform_org_create(request: HttpRequest, payload: PlatformOrgCreateIn):
+def platform_org_create(request: AppRequest, payload: PlatformOrgCreateIn):
     org = services.org_provision_for_email(
         owner_email=payload.owner_email,
         name=payload.name,
@@ -42,13 +42,13 @@ def platform_org_create(request: HttpRequest, payload: PlatformOrgCreateIn):
 
 @router.get("/orgs/{slug}", response={200: PlatformOrgOut, **ERRORS_OBJECT})
 @requires(Action.PLATFORM_ORG_READ)
-def platform_org_detail(request: HttpRequest, slug: str):
+def platform_org_detail(request: AppRequest, slug: str):
     return selectors.platform_org_detail(slug=slug)
 
 
 @router.patch("/orgs/{slug}", response={200: PlatformOrgOut, 409: ErrorOut, **ERRORS_OBJECT})
 @requires(Action.PLATFORM_ORG_UPDATE)
-def platform_org_update(request: HttpRequest, slug: str, payload: PlatformOrgUpdateIn):
+def platform_org_update(request: AppRequest, slug: str, payload: PlatformOrgUpdateIn):
     org = services.org_get_for_operator(slug=slug)
     org = services.org_rename(
         org=org, actor_id=request.auth.id, slug=payload.slug, name=payload.name, via="api"
@@ -58,7 +58,7 @@ def platform_org_update(request: HttpRequest, slug: str, payload: PlatformOrgUpd
 
 @router.post("/orgs/{slug}/suspend", response={200: PlatformOrgOut, **ERRORS_OBJECT})
 @requires(Action.PLATFORM_ORG_SUSPEND)
-def platform_org_suspend(request: HttpRequest, slug: str):
+def platform_org_suspend(request: AppRequest, slug: str):
     org = services.org_suspend(
         org=services.org_get_for_operator(slug=slug), actor_id=request.auth.id, via="api"
     )
@@ -67,7 +67,7 @@ def platform_org_suspend(request: HttpRequest, slug: str):
 
 @router.post("/orgs/{slug}/resume", response={200: PlatformOrgOut, **ERRORS_OBJECT})
 @requires(Action.PLATFORM_ORG_SUSPEND)
-def platform_org_resume(request: HttpRequest, slug: str):
+def platform_org_resume(request: AppRequest, slug: str):
     org = services.org_resume(
         org=services.org_get_for_operator(slug=slug), actor_id=request.auth.id, via="api"
     )
@@ -76,7 +76,7 @@ def platform_org_resume(request: HttpRequest, slug: str):
 
 @router.delete("/orgs/{slug}", response={204: None, **ERRORS_OBJECT})
 @requires(Action.PLATFORM_ORG_DELETE)
-def platform_org_delete(request: HttpRequest, slug: str):
+def platform_org_delete(request: AppRequest, slug: str):
     services.org_delete(
         org=services.org_get_for_operator(slug=slug), actor_id=request.auth.id, via="api"
     )
