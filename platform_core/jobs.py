@@ -24,6 +24,8 @@
 import logging
 from datetime import timedelta
 from functools import partial
+from typing import Any, cast
+from uuid import UUID
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -53,10 +55,10 @@ class MissingTenant(RuntimeError):
 
 
 class TenantQueue(DjangoRQ):
-    def create_job(self, *args, **kwargs):
+    def create_job(self, *args: Any, **kwargs: Any) -> Job:
         meta = dict(kwargs.get("meta") or {})
         if not meta.get(SCHEMA_META):
-            schema = connection.schema_name
+            schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
             if schema == get_public_schema_name():
                 raise MissingTenant(
                     "enqueued from the public schema without meta={'schema_name': ...}: "
@@ -73,11 +75,11 @@ def _known_schema(schema: str) -> bool:
     from shared_apps.orgs.models import Organization
 
     with schema_context(get_public_schema_name()):
-        return Organization.objects.filter(schema_name=schema, schema_dropped_at__isnull=True).exists()
+        return bool(Organization.objects.filter(schema_name=schema, schema_dropped_at__isnull=True).exists())
 
 
 class TenantJob(Job):
-    def _execute(self):
+    def _execute(self) -> Any:
         schema = (self.meta or {}).get(SCHEMA_META)
         if not schema:
             raise MissingTenant(f"job {self.id} carries no schema_name; refusing to run")
@@ -95,13 +97,14 @@ def get_queue(name: str = "default", *, commit_mode: str | None = None) -> Tenan
     (django-rq's on_db_commit) unless `commit_mode="auto"`."""
     import django_rq
 
-    return django_rq.get_queue(name, queue_class=TenantQueue, job_class=TenantJob, commit_mode=commit_mode)
+    queue = django_rq.get_queue(name, queue_class=TenantQueue, job_class=TenantJob, commit_mode=commit_mode)
+    return cast(TenantQueue, queue)
 
 
 # --- the outbox -----------------------------------------------------------------
 
 
-def defer(func: str, *, queue: str = "default", **kwargs) -> None:
+def defer(func: str, *, queue: str = "default", **kwargs: Any) -> None:
     """Run `func(**kwargs)` in the current schema after this transaction commits.
 
     `func` is a dotted path; kwargs must be JSON-serialisable. Rolled back with
@@ -111,13 +114,14 @@ def defer(func: str, *, queue: str = "default", **kwargs) -> None:
 
     with transaction.atomic():
         row = OutboxJob.objects.create(
-            schema_name=connection.schema_name, func=func, kwargs=kwargs, queue=queue
+            schema_name=connection.schema_name,  # type: ignore[attr-defined]
+            func=func, kwargs=kwargs, queue=queue
         )
     # robust: a failing push (it should not) never turns a committed change into a 500
     transaction.on_commit(partial(push, row.id), robust=True)
 
 
-def push(outbox_id) -> bool:
+def push(outbox_id: UUID | str) -> bool:
     """Enqueue one outbox row on RQ; False (and the row stays pending) if Redis is down."""
     from platform_core.models import OutboxJob
 
@@ -127,7 +131,7 @@ def push(outbox_id) -> bool:
     try:
         # commit_mode="auto": we run after the commit already (on_commit or the
         # sweeper); waiting for yet another commit would lose errors and jobs.
-        get_queue(row.queue, commit_mode="auto").enqueue_call(
+        get_queue(row.queue, commit_mode="auto").enqueue_call(  # type: ignore[no-untyped-call]  # django-rq
             "platform_core.jobs.run_outbox_job",
             kwargs={"outbox_id": str(row.id)},
             job_id=f"outbox-{row.id}",
@@ -142,15 +146,16 @@ def push(outbox_id) -> bool:
     return True
 
 
-def run_outbox_job(outbox_id: str):
+def run_outbox_job(outbox_id: str) -> Any:
     """Worker side: run the recorded function once (inside the job's schema)."""
     from platform_core.models import OutboxJob
 
     row = OutboxJob.objects.filter(id=outbox_id).first()
     if row is None or row.done_at is not None:
         return "skipped"
-    if row.schema_name != connection.schema_name:
-        raise MissingTenant(f"outbox {row.id} is for {row.schema_name}, running in {connection.schema_name}")
+    schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
+    if row.schema_name != schema:
+        raise MissingTenant(f"outbox {row.id} is for {row.schema_name}, running in {schema}")
     OutboxJob.objects.filter(id=row.id).update(attempts=row.attempts + 1)
     result = import_string(row.func)(**row.kwargs)
     # kwargs may hold secrets (an invite token on its way to the mail server)

@@ -33,8 +33,9 @@ def send_invite_email(*, invite_id: str, token: str) -> str:
             return "skipped: already sent"
         if not hmac.compare_digest(token_hash(token), invite.token_hash):
             raise ValueError(f"token does not belong to invite {invite.id}")
-        org = Organization.objects.get(schema_name=connection.schema_name)
-        inviter = User.objects.filter(id=invite.invited_by).values_list("name", flat=True).first()
+        org = Organization.objects.get(schema_name=connection.schema_name)  # type: ignore[attr-defined]
+        # invited_by may be None (the inviter was deleted): no row, no name.
+        inviter = User.objects.filter(id=invite.invited_by).values_list("name", flat=True).first()  # type: ignore[misc]
         send_templated_email(
             to=invite.email,
             template="invites/invite_email",
