@@ -62,9 +62,11 @@ def test_mypy_reports_no_error():
     assert "Success: no issues found" in result.stdout, result.stdout
 
 
-def test_mypy_fails_on_a_type_error():
+def test_mypy_fails_on_a_type_error(tmp_path):
     """The same configuration (django-stubs plugin loaded) exits non-zero on an error."""
-    result = _mypy("-c", "from django.http import HttpRequest\n\ndef f(r: HttpRequest) -> int:\n    return r.path\n")
+    bad = tmp_path / "bad_types.py"
+    bad.write_text("from django.http import HttpRequest\n\n\ndef f(r: HttpRequest) -> int:\n    return r.path\n")
+    result = _mypy("--no-incremental", str(bad))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Incompatible return value type" in result.stdout, result.stdout
 
