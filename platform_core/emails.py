@@ -49,7 +49,7 @@ def person_name(value: object, *, default: str = "Someone") -> str:
     return one_line(value, limit=PERSON_MAX_CHARS) or default
 
 
-def org_base_url(org: Organization) -> str:
+def org_base_url(org: "Organization") -> str:
     """`{scheme}://{primary domain}[:port]` of an organization, from the Domain registry."""
     from shared_apps.orgs.models import Domain
 
