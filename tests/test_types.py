@@ -66,7 +66,7 @@ def test_mypy_fails_on_a_type_error(tmp_path):
     """The same configuration (django-stubs plugin loaded) exits non-zero on an error."""
     bad = tmp_path / "bad_types.py"
     bad.write_text("from django.http import HttpRequest\n\n\ndef f(r: HttpRequest) -> int:\n    return r.path\n")
-    result = _mypy("--no-incremental", str(bad))
+    result = _mypy("--cache-dir", str(tmp_path / "cache"), str(bad))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Incompatible return value type" in result.stdout, result.stdout
 
