@@ -21,6 +21,15 @@ Django's spool goes to a file, at MAX_REQUEST_BYTES).
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+# ASGI, as far as this wrapper needs it.
+Scope = dict[str, Any]
+Message = Mapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _ERROR_HEADERS = [
     (b"content-type", b"application/json"),
@@ -32,7 +41,7 @@ def _error_body(status: int, code: str, detail: str) -> bytes:
     return json.dumps({"code": code, "detail": detail}).encode()
 
 
-async def _send_error(send, status: int, code: str, detail: str) -> None:
+async def _send_error(send: Send, status: int, code: str, detail: str) -> None:
     body = _error_body(status, code, detail)
     await send(
         {
@@ -47,11 +56,11 @@ async def _send_error(send, status: int, code: str, detail: str) -> None:
 class BodyLimitMiddleware:
     """ASGI wrapper: at most `limit` body bytes reach the application."""
 
-    def __init__(self, app, limit: int):
+    def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
         self.limit = limit
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
 
@@ -90,11 +99,11 @@ class BodyLimitMiddleware:
         return f"Request body exceeds {self.limit} bytes."
 
 
-def _replay(messages: list[dict], receive):
+def _replay(messages: list[Message], receive: Receive) -> Receive:
     """A `receive` that yields `messages` first, then the server's own."""
     pending = list(messages)
 
-    async def replay_receive():
+    async def replay_receive() -> Message:
         if pending:
             return pending.pop(0)
         return await receive()

@@ -16,10 +16,13 @@ per interval.
 import hashlib
 import logging
 import time
+from collections.abc import Iterable
 from random import random
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.signals import setting_changed
 from django.db import connection
 from django.db.models.query import QuerySet
@@ -36,26 +39,27 @@ _flush_pending = False
 MISSING = "__missing__"  # negative-cache marker
 
 
-def cacheops_prefix(query) -> str:
+def cacheops_prefix(query: object) -> str:
     """CACHEOPS_PREFIX: every cacheops key and invalidation set is per schema."""
-    return f"{connection.schema_name}:"
+    return f"{connection.schema_name}:"  # type: ignore[attr-defined]  # django-tenants' connection
 
 
-_platform_cache = None
+_platform_cache: RedisCache | None = None
 
 
-def _platform():
+def _platform() -> RedisCache:
     """One backend (and Redis client and pool) per process. Django's `caches[...]`
     is per request context under ASGI, which would open a connection per
     request; the backend's client is thread-safe."""
     global _platform_cache
     if _platform_cache is None:
-        _platform_cache = caches.create_connection("platform")
+        # The `platform` alias is a Redis cache (platform_core.cache_backend.RedisCache).
+        _platform_cache = cast(RedisCache, caches.create_connection("platform"))
     return _platform_cache
 
 
 @receiver(setting_changed)
-def _caches_changed(*, setting, **kwargs) -> None:
+def _caches_changed(*, setting: str, **kwargs: object) -> None:
     global _platform_cache
     if setting == "CACHES":
         _platform_cache = None
@@ -80,7 +84,7 @@ def _flush_after_outage() -> None:
     log.warning("redis reachable again; cache flushed after outage")
 
 
-def cache_get_many(keys: list[str]) -> dict:
+def cache_get_many(keys: list[str]) -> dict[str, Any]:
     try:
         if _flush_pending:
             _flush_after_outage()
@@ -90,7 +94,7 @@ def cache_get_many(keys: list[str]) -> dict:
         return {}
 
 
-def cache_set(key: str, value, timeout: int = 300) -> None:
+def cache_set(key: str, value: object, timeout: int = 300) -> None:
     try:
         _platform().set(key, value, timeout)
     except Exception as exc:
@@ -115,7 +119,7 @@ def cache_incr_window(key: str, window: int) -> int | None:
         pipe.incr(full_key)
         pipe.expire(full_key, window, nx=True)
         count, _ = pipe.execute()
-        return count
+        return int(count)
     except Exception as exc:
         _degraded("incr", exc)
         return None
@@ -146,19 +150,19 @@ def host_key(hostname: str) -> str:
     return f"host:{hostname}"
 
 
-def member_key(org_id, user_id) -> str:
+def member_key(org_id: object, user_id: object) -> str:
     return f"member:{org_id}:{user_id}"
 
 
-def user_key(user_id) -> str:
+def user_key(user_id: object) -> str:
     return f"user:{user_id}"
 
 
-def session_key(session_id) -> str:
+def session_key(session_id: object) -> str:
     return f"sid:{session_id}"
 
 
-def invalidate_rows(objs) -> None:
+def invalidate_rows(objs: Iterable[object]) -> None:
     """For bulk writes cacheops cannot see (`bulk_update`, `QuerySet.update`):
     invalidate the cached queries of each row, in the current schema. Inside a
     transaction cacheops queues this until commit; Redis down is tolerated."""
@@ -178,15 +182,15 @@ class VersionedCache:
     served. Redis down: a miss, never an error.
     """
 
-    def __init__(self, namespace: str, timeout: int = 24 * 3600):
+    def __init__(self, namespace: str, timeout: int = 24 * 3600) -> None:
         self.namespace = namespace
         self.timeout = timeout
 
-    def _keys(self, schema: str, obj_id) -> tuple[str, str]:
+    def _keys(self, schema: str, obj_id: object) -> tuple[str, str]:
         base = f"{schema}:{self.namespace}:{obj_id}"
         return f"{base}:v", f"{base}:body"
 
-    def get(self, schema: str, obj_id) -> tuple[int | None, bytes | None]:
+    def get(self, schema: str, obj_id: object) -> tuple[int | None, bytes | None]:
         """(version, cached bytes or None); version None means: do not store."""
         if not settings.RESPONSE_CACHE_ENABLED:
             return None, None
@@ -202,7 +206,7 @@ class VersionedCache:
             return version, entry[1]
         return version, None
 
-    def set(self, schema: str, obj_id, version: int | None, body: bytes) -> None:
+    def set(self, schema: str, obj_id: object, version: int | None, body: bytes) -> None:
         if version is None:
             return
         try:
@@ -210,7 +214,7 @@ class VersionedCache:
         except Exception as exc:
             _degraded("set", exc)
 
-    def bump(self, schema: str, obj_id) -> None:
+    def bump(self, schema: str, obj_id: object) -> None:
         """Redis INCR: atomic, and creates the version at 1 when there is none
         (Django's cache.incr refuses a missing key, and a get-then-set would
         let two concurrent bumps count once)."""
@@ -244,7 +248,7 @@ def install_fresh_queryset_cache() -> None:
     from cacheops.getset import cache_thing, getting
     from cacheops.signals import cache_read
 
-    def _fetch_all(self):
+    def _fetch_all(self: Any) -> Any:
         if self._result_cache is not None or not self._should_cache("fetch"):
             return self._no_monkey._fetch_all(self)
         cache_key = self._cache_key()
@@ -262,4 +266,4 @@ def install_fresh_queryset_cache() -> None:
                 )
         return self._no_monkey._fetch_all(self)
 
-    QuerySet._fetch_all = _fetch_all
+    QuerySet._fetch_all = _fetch_all  # type: ignore[method-assign]

@@ -15,13 +15,16 @@ from functools import lru_cache
 from django.conf import settings
 from django.http import HttpRequest
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 
 @lru_cache(maxsize=8)
-def _networks(spec: tuple[str, ...]) -> tuple:
+def _networks(spec: tuple[str, ...]) -> tuple[IPNetwork, ...]:
     return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in spec if item.strip())
 
 
-def _parse(value: str):
+def _parse(value: str) -> IPAddress | None:
     value = value.strip()
     if value.startswith("[") and "]" in value:  # [v6]:port
         value = value[1 : value.index("]")]
@@ -33,7 +36,7 @@ def _parse(value: str):
         return None
 
 
-def _trusted(addr, networks) -> bool:
+def _trusted(addr: IPAddress | None, networks: tuple[IPNetwork, ...]) -> bool:
     return addr is not None and any(addr in net for net in networks)
 
 

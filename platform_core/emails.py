@@ -11,11 +11,15 @@ reads as a name: `Ann invited you to join “URGENT: verify your password” on 
 """
 
 import re
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django_tenants.utils import get_tenant_domain_model
+
+if TYPE_CHECKING:
+    from shared_apps.orgs.models import Organization
 
 # Longest organization / person name shown in an email, and longest subject.
 NAME_MAX_CHARS = 50
@@ -28,7 +32,7 @@ _UNSAFE_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‟": '"'})
 
 
-def one_line(value, *, limit: int) -> str:
+def one_line(value: object, *, limit: int) -> str:
     """`value` as one line of at most `limit` characters (an ellipsis marks a cut)."""
     text = " ".join(_UNSAFE_CHARS.sub(" ", str(value or "")).split())
     if len(text) > limit:
@@ -36,17 +40,17 @@ def one_line(value, *, limit: int) -> str:
     return text
 
 
-def quoted(value, *, limit: int = NAME_MAX_CHARS) -> str:
+def quoted(value: object, *, limit: int = NAME_MAX_CHARS) -> str:
     """A name for an email: one bounded line in curly quotes (its own curly quotes made straight)."""
     return f"“{one_line(str(value or '').translate(_QUOTES), limit=limit)}”"
 
 
-def person_name(value, *, default: str = "Someone") -> str:
+def person_name(value: object, *, default: str = "Someone") -> str:
     """A person's display name for an email: one bounded line, or `default`."""
     return one_line(value, limit=PERSON_MAX_CHARS) or default
 
 
-def org_base_url(org) -> str:
+def org_base_url(org: "Organization") -> str:
     """`{scheme}://{primary domain}[:port]` of an organization, from the Domain registry."""
     host = (
         get_tenant_domain_model()
@@ -61,7 +65,7 @@ def org_base_url(org) -> str:
     return f"{settings.PUBLIC_URL_SCHEME}://{host}{':' + port if port else ''}"
 
 
-def send_templated_email(*, to: str, template: str, context: dict) -> None:
+def send_templated_email(*, to: str, template: str, context: dict[str, Any]) -> None:
     """Render `{template}_subject.txt`, `{template}.txt` and `{template}.html` and send them.
 
     Raises whatever the backend raises (a refused recipient, an unreachable

@@ -4,6 +4,7 @@ Envelope (API.md): {"code": "<machine_code>", "detail": "<human message>"}.
 """
 
 from http import HTTPStatus
+from typing import Any
 
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
@@ -14,14 +15,14 @@ class AppError(Exception):
     code = "bad_request"
     detail = "Bad request."
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None, **extra):
+    def __init__(self, detail: str | None = None, *, code: str | None = None, **extra: Any) -> None:
         self.detail = detail or self.detail
         if code:
             self.code = code
         self.extra = extra
         super().__init__(self.detail)
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         return {"code": self.code, "detail": self.detail, **self.extra}
 
 
@@ -58,7 +59,7 @@ class InvalidInput(AppError):
 
     status, code, detail = 422, "validation_error", "Invalid input."
 
-    def __init__(self, detail: str, *, loc: list | None = None):
+    def __init__(self, detail: str, *, loc: list[str | int] | None = None) -> None:
         super().__init__(detail)
         self.extra = {"errors": [{"loc": loc or [], "msg": detail}]}
 
@@ -66,7 +67,7 @@ class InvalidInput(AppError):
 class RateLimited(AppError):
     status, code, detail = 429, "rate_limited", "Too many requests."
 
-    def __init__(self, retry_after: int, detail: str | None = None):
+    def __init__(self, retry_after: int, detail: str | None = None) -> None:
         super().__init__(detail)
         self.retry_after = max(1, int(retry_after))
 
@@ -74,7 +75,7 @@ class RateLimited(AppError):
 class ServiceUnavailable(AppError):
     status, code, detail = 503, "service_unavailable", "Service temporarily unavailable."
 
-    def __init__(self, detail: str | None = None, *, retry_after: int = 5, **kwargs):
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5, **kwargs: Any) -> None:
         super().__init__(detail, **kwargs)
         self.retry_after = max(1, int(retry_after))
 
@@ -97,7 +98,7 @@ STATUS_CODES = {
 }
 
 
-def envelope(status: int, code: str | None = None, detail: str | None = None, **extra) -> JsonResponse:
+def envelope(status: int, code: str | None = None, detail: str | None = None, **extra: Any) -> JsonResponse:
     body = {
         "code": code or STATUS_CODES.get(status, "error"),
         "detail": detail or HTTPStatus(status).phrase,

@@ -19,14 +19,18 @@ never while holding a database connection.
 
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.db import connections
 
 from platform_core.errors import ServiceUnavailable
+
+_T = TypeVar("_T")
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -67,7 +71,7 @@ def release_db_connections() -> None:
             conn.close()
 
 
-def bounded(fn, *args):
+def bounded(fn: Callable[..., _T], *args: Any) -> _T:
     """Run `fn(*args)` on a hashing thread; give the database connection back first.
     No thread free within PASSWORD_HASH_WAIT_SECONDS: 503 with Retry-After."""
     release_db_connections()
@@ -86,20 +90,22 @@ def bounded(fn, *args):
 class BoundedArgon2PasswordHasher(Argon2PasswordHasher):
     """Argon2id (algorithm name `argon2`, so existing hashes keep verifying)."""
 
+    # Read from settings on each use (tests override them); Django declares
+    # these as plain class attributes, hence the ignores.
     @property
-    def time_cost(self) -> int:
+    def time_cost(self) -> int:  # type: ignore[override]
         return settings.ARGON2_TIME_COST
 
     @property
-    def memory_cost(self) -> int:
+    def memory_cost(self) -> int:  # type: ignore[override]
         return settings.ARGON2_MEMORY_KIB
 
     @property
-    def parallelism(self) -> int:
+    def parallelism(self) -> int:  # type: ignore[override]
         return settings.ARGON2_PARALLELISM
 
-    def encode(self, password, salt):
+    def encode(self, password: str, salt: str) -> str:
         return bounded(super().encode, password, salt)
 
-    def verify(self, password, encoded):
+    def verify(self, password: str, encoded: str) -> bool:
         return bounded(super().verify, password, encoded)

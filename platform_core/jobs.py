@@ -24,6 +24,8 @@
 import logging
 from datetime import timedelta
 from functools import partial
+from typing import Any, cast
+from uuid import UUID
 
 import django_rq
 from django.conf import settings
@@ -57,10 +59,10 @@ class MissingTenant(RuntimeError):
 
 
 class TenantQueue(DjangoRQ):
-    def create_job(self, *args, **kwargs):
+    def create_job(self, *args: Any, **kwargs: Any) -> Job:
         meta = dict(kwargs.get("meta") or {})
         if not meta.get(SCHEMA_META):
-            schema = connection.schema_name
+            schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
             if schema == get_public_schema_name():
                 raise MissingTenant(
                     "enqueued from the public schema without meta={'schema_name': ...}: "
@@ -74,11 +76,11 @@ class TenantQueue(DjangoRQ):
 def _known_schema(schema: str) -> bool:
     if schema == get_public_schema_name():
         return True
-    return ports.schema_is_live(schema)  # registered by shared_apps.orgs
+    return bool(ports.schema_is_live(schema))  # registered by shared_apps.orgs
 
 
 class TenantJob(Job):
-    def _execute(self):
+    def _execute(self) -> Any:
         schema = (self.meta or {}).get(SCHEMA_META)
         if not schema:
             raise MissingTenant(f"job {self.id} carries no schema_name; refusing to run")
@@ -94,13 +96,14 @@ class TenantJob(Job):
 def get_queue(name: str = "default", *, commit_mode: str | None = None) -> TenantQueue:
     """A tenant-aware queue. Inside a transaction, `enqueue` waits for the commit
     (django-rq's on_db_commit) unless `commit_mode="auto"`."""
-    return django_rq.get_queue(name, queue_class=TenantQueue, job_class=TenantJob, commit_mode=commit_mode)
+    queue = django_rq.get_queue(name, queue_class=TenantQueue, job_class=TenantJob, commit_mode=commit_mode)
+    return cast(TenantQueue, queue)
 
 
 # --- the outbox -----------------------------------------------------------------
 
 
-def defer(func: str, *, queue: str = "default", **kwargs) -> None:
+def defer(func: str, *, queue: str = "default", **kwargs: Any) -> None:
     """Run `func(**kwargs)` in the current schema after this transaction commits.
 
     `func` is a dotted path; kwargs must be JSON-serialisable. Rolled back with
@@ -108,13 +111,14 @@ def defer(func: str, *, queue: str = "default", **kwargs) -> None:
     """
     with transaction.atomic():
         row = OutboxJob.objects.create(
-            schema_name=connection.schema_name, func=func, kwargs=kwargs, queue=queue
+            schema_name=connection.schema_name,  # type: ignore[attr-defined]
+            func=func, kwargs=kwargs, queue=queue
         )
     # robust: a failing push (it should not) never turns a committed change into a 500
     transaction.on_commit(partial(push, row.id), robust=True)
 
 
-def push(outbox_id) -> bool:
+def push(outbox_id: UUID | str) -> bool:
     """Enqueue one outbox row on RQ; False (and the row stays pending) if Redis is down."""
     row = OutboxJob.objects.filter(id=outbox_id, done_at__isnull=True).first()
     if row is None:
@@ -122,7 +126,7 @@ def push(outbox_id) -> bool:
     try:
         # commit_mode="auto": we run after the commit already (on_commit or the
         # sweeper); waiting for yet another commit would lose errors and jobs.
-        get_queue(row.queue, commit_mode="auto").enqueue_call(
+        get_queue(row.queue, commit_mode="auto").enqueue_call(  # type: ignore[no-untyped-call]  # django-rq
             "platform_core.jobs.run_outbox_job",
             kwargs={"outbox_id": str(row.id)},
             job_id=f"outbox-{row.id}",
@@ -137,13 +141,14 @@ def push(outbox_id) -> bool:
     return True
 
 
-def run_outbox_job(outbox_id: str):
+def run_outbox_job(outbox_id: str) -> Any:
     """Worker side: run the recorded function once (inside the job's schema)."""
     row = OutboxJob.objects.filter(id=outbox_id).first()
     if row is None or row.done_at is not None:
         return "skipped"
-    if row.schema_name != connection.schema_name:
-        raise MissingTenant(f"outbox {row.id} is for {row.schema_name}, running in {connection.schema_name}")
+    schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
+    if row.schema_name != schema:
+        raise MissingTenant(f"outbox {row.id} is for {row.schema_name}, running in {schema}")
     OutboxJob.objects.filter(id=row.id).update(attempts=row.attempts + 1)
     result = import_string(row.func)(**row.kwargs)
     # kwargs may hold secrets (an invite token on its way to the mail server)

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from django.core.exceptions import ValidationError
@@ -38,11 +38,11 @@ class Page(Schema, Generic[T]):
 
 @dataclass
 class PageResult:
-    items: list
+    items: list[Any]
     next_cursor: str | None
 
 
-def _encode_value(value):
+def _encode_value(value: object) -> object:
     if isinstance(value, datetime):
         return {"t": value.isoformat()}
     if isinstance(value, UUID):
@@ -64,7 +64,7 @@ def _invalid() -> InvalidInput:
     return InvalidInput("Invalid cursor.", loc=["query", "cursor"])
 
 
-def _decode_value(value):
+def _decode_value(value: object) -> int | str | datetime | UUID:
     """One JSON value of a cursor: int, str, {"t": iso datetime} or {"u": uuid}; nothing else."""
     if isinstance(value, bool) or value is None:
         raise _Bad("null or boolean")
@@ -85,14 +85,14 @@ def _field(order_key: str) -> tuple[str, bool]:
     return (order_key[1:], True) if order_key.startswith("-") else (order_key, False)
 
 
-def encode_cursor(values: list, ordering: tuple[str, ...]) -> str:
+def encode_cursor(values: list[Any], ordering: tuple[str, ...]) -> str:
     raw = json.dumps(
         {"o": ",".join(ordering), "v": [_encode_value(v) for v in values]}, separators=(",", ":")
     )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor, ordering: tuple[str, ...]) -> list:
+def decode_cursor(cursor: object, ordering: tuple[str, ...]) -> list[Any]:
     """The values of a cursor made for `ordering`, by JSON type; anything else is a 422.
 
     Only what `encode_cursor` writes is accepted: URL-safe base64 (padding
@@ -120,7 +120,7 @@ def decode_cursor(cursor, ordering: tuple[str, ...]) -> list:
         raise _invalid() from None
 
 
-def _after(ordering: tuple[str, ...], values: list) -> Q:
+def _after(ordering: tuple[str, ...], values: list[Any]) -> Q:
     """Rows strictly after `values` in `ordering` (lexicographic keyset)."""
     condition = Q()
     for i, key in enumerate(ordering):
@@ -146,7 +146,7 @@ _INT_TYPES = {
 _TEXT_TYPES = {"CharField", "TextField", "SlugField", "EmailField"}
 
 
-def _typed_value(field, value):
+def _typed_value(field: Any, value: Any) -> Any:
     """`value` as a valid query value of `field`, or _Bad: the JSON type must match the column's."""
     if field.is_relation:
         field = field.target_field
@@ -182,7 +182,7 @@ def _typed_value(field, value):
     return value
 
 
-def _typed(queryset: QuerySet, ordering: tuple[str, ...], values: list) -> list:
+def _typed(queryset: QuerySet[Any], ordering: tuple[str, ...], values: list[Any]) -> list[Any]:
     """Cursor values checked against their columns' types (a forged cursor is a 422, not a 500)."""
     typed = []
     for key, value in zip(ordering, values, strict=True):
@@ -194,12 +194,12 @@ def _typed(queryset: QuerySet, ordering: tuple[str, ...], values: list) -> list:
     return typed
 
 
-def cursor_values(queryset: QuerySet, ordering: tuple[str, ...], cursor) -> list:
+def cursor_values(queryset: QuerySet[Any], ordering: tuple[str, ...], cursor: object) -> list[Any]:
     """The cursor's values, each of its column's type; InvalidInput (422) for anything forged."""
     return _typed(queryset, ordering, decode_cursor(cursor, ordering))
 
 
-def cursor_filter(queryset: QuerySet, ordering: tuple[str, ...], cursor: str) -> QuerySet:
+def cursor_filter(queryset: QuerySet[Any], ordering: tuple[str, ...], cursor: str) -> QuerySet[Any]:
     """`queryset` narrowed to the rows after `cursor`; InvalidInput (422) for any forged cursor."""
     values = cursor_values(queryset, ordering, cursor)
     try:
@@ -209,7 +209,7 @@ def cursor_filter(queryset: QuerySet, ordering: tuple[str, ...], cursor: str) ->
 
 
 def paginate(
-    queryset: QuerySet, *, ordering: tuple[str, ...], limit: int, cursor: str | None
+    queryset: QuerySet[Any], *, ordering: tuple[str, ...], limit: int, cursor: str | None
 ) -> PageResult:
     """One query: the page plus one row to know whether another page follows.
 
@@ -226,7 +226,7 @@ def paginate(
     return PageResult(items=rows, next_cursor=next_cursor)
 
 
-def _value_of(obj, path: str):
+def _value_of(obj: Any, path: str) -> Any:
     for part in path.split("__"):
         obj = obj[part] if isinstance(obj, dict) else getattr(obj, part)
     return obj

@@ -22,7 +22,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.db import models
 
@@ -95,20 +95,20 @@ class Action(StrEnum):
 # --- object predicates: may a principal outside `roles` still do it? --------------
 
 
-def is_task_creator_or_assignee(actor, task) -> bool:
+def is_task_creator_or_assignee(actor: Any, task: Any) -> bool:
     return actor.user_id in (task.created_by, task.assignee_id)
 
 
-def is_task_creator(actor, task) -> bool:
-    return actor.user_id == task.created_by
+def is_task_creator(actor: Any, task: Any) -> bool:
+    return bool(actor.user_id == task.created_by)
 
 
-def is_comment_author(actor, comment) -> bool:
-    return actor.user_id == comment.author_id
+def is_comment_author(actor: Any, comment: Any) -> bool:
+    return bool(actor.user_id == comment.author_id)
 
 
-def is_self(actor, membership) -> bool:
-    return actor.user_id == membership.user_id
+def is_self(actor: Any, membership: Any) -> bool:
+    return bool(actor.user_id == membership.user_id)
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ MATRIX: dict[Action, Rule] = {
 }
 
 
-def principals(actor) -> frozenset[str]:
+def principals(actor: Any) -> frozenset[str]:
     """What `actor` counts as: a member's role (platform_core.auth.Actor), or
     for a user (AuthUser, a Django User, None for no credentials) ANYONE,
     USER when signed in, OPERATOR when also active and `is_staff`."""
@@ -173,17 +173,17 @@ def principals(actor) -> frozenset[str]:
 
 
 # The actions authorized during the current handler call (see `requires`).
-_authorized: contextvars.ContextVar[list | None] = contextvars.ContextVar("authorized", default=None)
+_authorized: contextvars.ContextVar[list[Action] | None] = contextvars.ContextVar("authorized", default=None)
 
 
-def can(actor, action: Action, obj: Any = None) -> bool:
+def can(actor: Any, action: Action, obj: Any = None) -> bool:
     rule = MATRIX[action]
     if principals(actor) & rule.roles:
         return True
     return rule.unless is not None and obj is not None and rule.unless(actor, obj)
 
 
-def authorize(actor, action: Action, obj: Any = None) -> None:
+def authorize(actor: Any, action: Action, obj: Any = None) -> None:
     if not can(actor, action, obj):
         raise Forbidden(f"Your role may not {action.value.replace('.', ' ').replace('_', ' ')}.")
     granted = _authorized.get()
@@ -191,7 +191,10 @@ def authorize(actor, action: Action, obj: Any = None) -> None:
         granted.append(action)
 
 
-def requires(action: Action, *, per_object: bool = False):
+_View = TypeVar("_View", bound=Callable[..., Any])
+
+
+def requires(action: Action, *, per_object: bool = False) -> Callable[[_View], _View]:
     """Name the handler's action. The caller is `request.auth` (the member on
     organization hosts, the user on the root host, None without credentials).
 
@@ -200,10 +203,10 @@ def requires(action: Action, *, per_object: bool = False):
     handler that returns without having done so is a bug and fails loudly.
     """
 
-    def decorate(view):
+    def decorate(view: _View) -> _View:
         @functools.wraps(view)
-        def handler(request, *args, **kwargs):
-            granted: list = []
+        def handler(request: Any, *args: Any, **kwargs: Any) -> Any:
+            granted: list[Action] = []
             token = _authorized.set(granted)
             try:
                 if not per_object:
@@ -215,8 +218,8 @@ def requires(action: Action, *, per_object: bool = False):
                 raise RuntimeError(f"{view.__qualname__} returned without authorizing {action}")
             return result
 
-        handler.action = action
-        return handler
+        handler.action = action  # type: ignore[attr-defined]
+        return cast(_View, handler)
 
     return decorate
 
@@ -239,7 +242,7 @@ def may_grant(granter_role: str | None, role: str | None) -> bool:
     return role != Role.OWNER or granter_role == Role.OWNER
 
 
-def may_change_member(actor, target, new_role: str | None = None) -> str | None:
+def may_change_member(actor: Any, target: Any, new_role: str | None = None) -> str | None:
     """None if `actor` may change `target`'s role to `new_role` (None: remove),
     else why not. Past MEMBER_CHANGE_ROLE / MEMBER_REMOVE of the matrix:
     owners may change or remove anyone and make owners; admins change or remove
@@ -253,7 +256,7 @@ def may_change_member(actor, target, new_role: str | None = None) -> str | None:
     return None
 
 
-def check_member_change(actor, target, new_role: str | None = None) -> None:
+def check_member_change(actor: Any, target: Any, new_role: str | None = None) -> None:
     """The matrix on a role change (new_role given) or a removal: 403 if refused.
     The last-owner rule (409, `leaves_no_owner`) is the service's: it needs a locked count."""
     action = Action.MEMBER_REMOVE if new_role is None else Action.MEMBER_CHANGE_ROLE
@@ -269,6 +272,6 @@ def leaves_no_owner(*, role: str, new_role: str | None, owners: int) -> bool:
     return role == Role.OWNER and new_role != Role.OWNER and owners <= 1
 
 
-def is_operator(user) -> bool:
+def is_operator(user: Any) -> bool:
     """An operator of the platform (the Django admin, /platform/...)."""
     return can(user, Action.PLATFORM_ACCESS)

@@ -51,7 +51,7 @@ Email = Annotated[
 ]
 
 
-def Name(max_length: int):  # noqa: N802 - a type factory
+def Name(max_length: int) -> Any:  # noqa: N802 - a type factory (mypy: annotate uses with `# type: ignore[valid-type]`)
     """Text of 1..max_length characters, not only spaces, stripped."""
     return Annotated[str, StringConstraints(min_length=1, max_length=max_length), AfterValidator(_not_blank)]
 

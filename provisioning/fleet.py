@@ -170,7 +170,8 @@ def _child_init() -> None:
         options = dict(conn.settings_dict.get("OPTIONS") or {})
         if options.pop("pool", None) is not None:
             conn.settings_dict["OPTIONS"] = options
-            _INHERITED.append(type(conn)._connection_pools.pop(conn.alias, None))
+            # The postgresql backend's class-level pool registry (not in django-stubs).
+            _INHERITED.append(type(conn)._connection_pools.pop(conn.alias, None))  # type: ignore[attr-defined]
 
 
 def run_migrations(

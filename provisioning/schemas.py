@@ -34,13 +34,13 @@ class PlatformOrgOut(Schema):
 
 class PlatformOrgCreateIn(InputSchema):
     owner_email: str = Field(..., min_length=3, max_length=254, description="An existing user's email.")
-    name: Name(100)
+    name: Name(100)  # type: ignore[valid-type]  # a str (pydantic type factory)
     slug: str = Field(..., min_length=1, max_length=64)
 
 
 class PlatformOrgUpdateIn(InputSchema):
     slug: str | None = Field(None, min_length=1, max_length=64)
-    name: Name(100) | None = None
+    name: Name(100) | None = None  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _one_of(self):

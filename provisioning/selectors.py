@@ -36,8 +36,8 @@ def _with_sizes(orgs: list[Organization]) -> list[Organization]:
     return orgs
 
 
-def platform_orgs_queryset(*, status: str | None = None) -> QuerySet:
-    queryset = Organization.objects.exclude(schema_name="public").annotate(
+def platform_orgs_queryset(*, status: str | None = None) -> QuerySet[Organization]:
+    queryset: QuerySet[Organization] = Organization.objects.exclude(schema_name="public").annotate(
         member_count=Count("memberships")
     )
     if status:
@@ -69,7 +69,7 @@ def platform_org_refresh(org: Organization) -> Organization:
 
 def orgs_all(*, status: str | None = None, include_spares: bool = False) -> list[Organization]:
     """For the CLI listing: every organization, oldest first."""
-    queryset = Organization.objects.exclude(schema_name="public").annotate(
+    queryset: QuerySet[Organization] = Organization.objects.exclude(schema_name="public").annotate(
         member_count=Count("memberships")
     )
     if status:

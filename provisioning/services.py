@@ -96,7 +96,9 @@ def advisory_lock(key: int, *, wait_seconds: float = 0.0) -> Iterator[bool]:
     with psycopg.connect(**params, autocommit=True) as conn:
         deadline = time.monotonic() + wait_seconds
         while True:
-            acquired = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()[0]
+            row = conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+            assert row is not None  # a SELECT of one value: one row
+            acquired = row[0]
             if acquired or time.monotonic() >= deadline:
                 break
             time.sleep(0.2)

@@ -1,10 +1,10 @@
 """Root host: sign-up, tokens, logout, the caller's profile."""
 
-from django.http import HttpRequest
 from ninja import Router, Status
 
 from platform_core.auth import jwt_auth
 from platform_core.context import current_client_ip
+from platform_core.http import AppRequest
 from platform_core.permissions import Action, requires
 from platform_core.schemas import ERRORS_AUTH, ErrorOut, ValidationErrorOut
 from shared_apps.accounts import services
@@ -19,7 +19,7 @@ router = Router(tags=["auth"])
     response={201: UserOut, 409: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut, 503: ErrorOut},
 )
 @requires(Action.ACCOUNT_SIGNUP)
-def signup(request: HttpRequest, payload: SignupIn):
+def signup(request: AppRequest, payload: SignupIn):
     user = services.user_signup(
         email=payload.email, password=payload.password, name=payload.name, client_ip=current_client_ip()
     )
@@ -31,25 +31,25 @@ def signup(request: HttpRequest, payload: SignupIn):
     response={200: TokenPairOut, 401: ErrorOut, 422: ValidationErrorOut, 429: ErrorOut, 503: ErrorOut},
 )
 @requires(Action.ACCOUNT_TOKEN)
-def token(request: HttpRequest, payload: TokenIn):
+def token(request: AppRequest, payload: TokenIn):
     return services.token_obtain(email=payload.email, password=payload.password, client_ip=current_client_ip())
 
 
 @router.post("/auth/token/refresh", response={200: TokenPairOut, 401: ErrorOut, 422: ValidationErrorOut})
 @requires(Action.ACCOUNT_TOKEN)
-def token_refresh(request: HttpRequest, payload: RefreshIn):
+def token_refresh(request: AppRequest, payload: RefreshIn):
     return services.token_refresh(raw=payload.refresh)
 
 
 @router.post("/auth/logout", auth=jwt_auth, response={204: None, **ERRORS_AUTH})
 @requires(Action.ACCOUNT_LOGOUT)
-def logout(request: HttpRequest, payload: RefreshIn):
+def logout(request: AppRequest, payload: RefreshIn):
     services.logout(user_id=request.auth.id, raw_refresh=payload.refresh)
     return Status(204, None)
 
 
 @router.get("/me", auth=jwt_auth, response={200: MeOut, **ERRORS_AUTH})
 @requires(Action.ACCOUNT_READ)
-def me(request: HttpRequest):
+def me(request: AppRequest):
     user = request.auth
     return {"id": user.id, "email": user.email, "name": user.name, "memberships": user_memberships(user_id=user.id)}

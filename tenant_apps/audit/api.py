@@ -2,10 +2,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
 from platform_core.auth import member_auth
+from platform_core.http import OrgRequest
 from platform_core.pagination import Page, PageQuery
 from platform_core.permissions import Action, requires
 from platform_core.schemas import ERRORS_AUTH, InputSchema
@@ -36,5 +36,5 @@ class AuditEventOut(Schema):
 
 @router.get("/audit", response={200: Page[AuditEventOut], **ERRORS_AUTH})
 @requires(Action.AUDIT_READ)
-def audit_list(request: HttpRequest, filters: Query[AuditFilters], page: Query[PageQuery]):
+def audit_list(request: OrgRequest, filters: Query[AuditFilters], page: Query[PageQuery]):
     return audit_events_page(**filters.dict(), limit=page.limit, cursor=page.cursor)

@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 
 class AuditConfig(AppConfig):
@@ -12,5 +12,5 @@ class AuditConfig(AppConfig):
         from tenant_apps.audit.targets import register_target
 
         # The public models by label: tenant apps use shared_apps' models only through its services.
-        register_target(self.apps.get_model("orgs", "Organization"), "org")
-        register_target(self.apps.get_model("orgs", "Membership"), "member", id=lambda m: m.user_id)
+        register_target(apps.get_model("orgs", "Organization"), "org")
+        register_target(apps.get_model("orgs", "Membership"), "member", id=lambda m: m.user_id)

@@ -7,10 +7,11 @@ permission matrix, call one service or selector.
 
 from uuid import UUID
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from ninja import Query, Router, Status
 
 from platform_core.auth import member_auth
+from platform_core.http import OrgRequest
 from platform_core.pagination import Page, PageQuery
 from platform_core.permissions import Action, authorize, requires
 from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
@@ -45,26 +46,26 @@ ERRORS_WRITE = {**ERRORS_OBJECT, 409: ErrorOut}
 
 @router.get("/boards", response={200: Page[BoardOut], **ERRORS_AUTH})
 @requires(Action.BOARD_READ)
-def board_list(request: HttpRequest, page: Query[PageQuery]):
+def board_list(request: OrgRequest, page: Query[PageQuery]):
     return selectors.boards_page(limit=page.limit, cursor=page.cursor)
 
 
 @router.post("/boards", response={201: BoardOut, **ERRORS_AUTH})
 @requires(Action.BOARD_CREATE)
-def board_create(request: HttpRequest, payload: BoardCreateIn):
+def board_create(request: OrgRequest, payload: BoardCreateIn):
     return Status(201, services.board_create(actor=request.actor, **payload.dict()))
 
 
 @router.get("/boards/{board_id}", response={200: BoardDetailOut, **ERRORS_OBJECT})
 @requires(Action.BOARD_READ)
-def board_detail(request: HttpRequest, board_id: UUID):
+def board_detail(request: OrgRequest, board_id: UUID):
     """The board with its lists and their tasks, in order (served pre-rendered when warm)."""
     return HttpResponse(selectors.board_detail_json(request.actor, board_id), content_type="application/json")
 
 
 @router.patch("/boards/{board_id}", response={200: BoardOut, **ERRORS_OBJECT})
 @requires(Action.BOARD_UPDATE, per_object=True)
-def board_update(request: HttpRequest, board_id: UUID, payload: BoardUpdateIn):
+def board_update(request: OrgRequest, board_id: UUID, payload: BoardUpdateIn):
     board = access_board(board_id)
     authorize(request.actor, Action.BOARD_UPDATE, board)
     return services.board_update(
@@ -74,7 +75,7 @@ def board_update(request: HttpRequest, board_id: UUID, payload: BoardUpdateIn):
 
 @router.delete("/boards/{board_id}", response={204: None, **ERRORS_OBJECT})
 @requires(Action.BOARD_DELETE, per_object=True)
-def board_delete(request: HttpRequest, board_id: UUID):
+def board_delete(request: OrgRequest, board_id: UUID):
     board = access_board(board_id)
     authorize(request.actor, Action.BOARD_DELETE, board)
     services.board_delete(actor=request.actor, board=board)
@@ -86,7 +87,7 @@ def board_delete(request: HttpRequest, board_id: UUID):
 
 @router.post("/boards/{board_id}/lists", response={201: ListOut, **ERRORS_OBJECT})
 @requires(Action.LIST_CREATE, per_object=True)
-def list_create(request: HttpRequest, board_id: UUID, payload: ListCreateIn):
+def list_create(request: OrgRequest, board_id: UUID, payload: ListCreateIn):
     board = access_board(board_id)
     authorize(request.actor, Action.LIST_CREATE, board)
     return Status(201, services.list_create(actor=request.actor, board=board, **payload.dict()))
@@ -94,7 +95,7 @@ def list_create(request: HttpRequest, board_id: UUID, payload: ListCreateIn):
 
 @router.patch("/lists/{list_id}", response={200: ListOut, **ERRORS_OBJECT})
 @requires(Action.LIST_UPDATE, per_object=True)
-def list_update(request: HttpRequest, list_id: UUID, payload: ListUpdateIn):
+def list_update(request: OrgRequest, list_id: UUID, payload: ListUpdateIn):
     task_list = access_list(list_id)
     authorize(request.actor, Action.LIST_UPDATE, task_list)
     return services.list_update(
@@ -104,7 +105,7 @@ def list_update(request: HttpRequest, list_id: UUID, payload: ListUpdateIn):
 
 @router.delete("/lists/{list_id}", response={204: None, **ERRORS_OBJECT})
 @requires(Action.LIST_DELETE, per_object=True)
-def list_delete(request: HttpRequest, list_id: UUID):
+def list_delete(request: OrgRequest, list_id: UUID):
     task_list = access_list(list_id)
     authorize(request.actor, Action.LIST_DELETE, task_list)
     services.list_delete(actor=request.actor, task_list=task_list)
@@ -116,7 +117,7 @@ def list_delete(request: HttpRequest, list_id: UUID):
 
 @router.get("/tasks", response={200: Page[TaskOut], **ERRORS_AUTH})
 @requires(Action.TASK_READ)
-def task_list(request: HttpRequest, filters: Query[TaskFilters], page: Query[PageQuery]):
+def task_list(request: OrgRequest, filters: Query[TaskFilters], page: Query[PageQuery]):
     criteria = filters.dict()
     if criteria["assignee_id"] == "me":
         criteria["assignee_id"] = request.actor.user_id
@@ -127,7 +128,7 @@ def task_list(request: HttpRequest, filters: Query[TaskFilters], page: Query[Pag
 
 @router.post("/tasks", response={201: TaskOut, **ERRORS_OBJECT})
 @requires(Action.TASK_CREATE, per_object=True)
-def task_create(request: HttpRequest, payload: TaskCreateIn):
+def task_create(request: OrgRequest, payload: TaskCreateIn):
     data = payload.dict()
     task_list = access_list(data.pop("list_id"))
     authorize(request.actor, Action.TASK_CREATE, task_list)
@@ -136,7 +137,7 @@ def task_create(request: HttpRequest, payload: TaskCreateIn):
 
 @router.get("/tasks/{task_id}", response={200: TaskOut, **ERRORS_OBJECT})
 @requires(Action.TASK_READ, per_object=True)
-def task_detail(request: HttpRequest, task_id: UUID):
+def task_detail(request: OrgRequest, task_id: UUID):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_READ, task)
     return task
@@ -144,7 +145,7 @@ def task_detail(request: HttpRequest, task_id: UUID):
 
 @router.patch("/tasks/{task_id}", response={200: TaskOut, **ERRORS_OBJECT})
 @requires(Action.TASK_UPDATE, per_object=True)
-def task_update(request: HttpRequest, task_id: UUID, payload: TaskUpdateIn):
+def task_update(request: OrgRequest, task_id: UUID, payload: TaskUpdateIn):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_UPDATE, task)
     return services.task_update(actor=request.actor, task=task, **payload.dict(exclude_unset=True))
@@ -152,7 +153,7 @@ def task_update(request: HttpRequest, task_id: UUID, payload: TaskUpdateIn):
 
 @router.delete("/tasks/{task_id}", response={204: None, **ERRORS_OBJECT})
 @requires(Action.TASK_DELETE, per_object=True)
-def task_delete(request: HttpRequest, task_id: UUID):
+def task_delete(request: OrgRequest, task_id: UUID):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_DELETE, task)
     services.task_delete(actor=request.actor, task=task)
@@ -161,7 +162,7 @@ def task_delete(request: HttpRequest, task_id: UUID):
 
 @router.post("/tasks/{task_id}/assign", response={200: TaskOut, **ERRORS_OBJECT})
 @requires(Action.TASK_UPDATE, per_object=True)
-def task_assign(request: HttpRequest, task_id: UUID, payload: TaskAssignIn):
+def task_assign(request: OrgRequest, task_id: UUID, payload: TaskAssignIn):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_UPDATE, task)
     return services.task_assign(actor=request.actor, task=task, assignee_id=payload.assignee_id)
@@ -169,7 +170,7 @@ def task_assign(request: HttpRequest, task_id: UUID, payload: TaskAssignIn):
 
 @router.post("/tasks/{task_id}/complete", response={200: TaskOut, **ERRORS_OBJECT})
 @requires(Action.TASK_UPDATE, per_object=True)
-def task_complete(request: HttpRequest, task_id: UUID):
+def task_complete(request: OrgRequest, task_id: UUID):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_UPDATE, task)
     return services.task_complete(actor=request.actor, task=task)
@@ -177,7 +178,7 @@ def task_complete(request: HttpRequest, task_id: UUID):
 
 @router.post("/tasks/{task_id}/reopen", response={200: TaskOut, **ERRORS_OBJECT})
 @requires(Action.TASK_UPDATE, per_object=True)
-def task_reopen(request: HttpRequest, task_id: UUID):
+def task_reopen(request: OrgRequest, task_id: UUID):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_UPDATE, task)
     return services.task_reopen(actor=request.actor, task=task)
@@ -185,7 +186,7 @@ def task_reopen(request: HttpRequest, task_id: UUID):
 
 @router.post("/tasks/{task_id}/move", response={200: TaskOut, **ERRORS_WRITE})
 @requires(Action.TASK_UPDATE, per_object=True)
-def task_move(request: HttpRequest, task_id: UUID, payload: TaskMoveIn):
+def task_move(request: OrgRequest, task_id: UUID, payload: TaskMoveIn):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_UPDATE, task)
     to_list = access_list(payload.list_id)
@@ -199,7 +200,7 @@ def task_move(request: HttpRequest, task_id: UUID, payload: TaskMoveIn):
 
 @router.get("/tasks/{task_id}/comments", response={200: Page[CommentOut], **ERRORS_OBJECT})
 @requires(Action.COMMENT_READ, per_object=True)
-def comment_list(request: HttpRequest, task_id: UUID, page: Query[PageQuery]):
+def comment_list(request: OrgRequest, task_id: UUID, page: Query[PageQuery]):
     task = access_task(task_id)
     authorize(request.actor, Action.COMMENT_READ, task)
     return selectors.comments_page(task=task, limit=page.limit, cursor=page.cursor)
@@ -207,7 +208,7 @@ def comment_list(request: HttpRequest, task_id: UUID, page: Query[PageQuery]):
 
 @router.post("/tasks/{task_id}/comments", response={201: CommentOut, **ERRORS_OBJECT})
 @requires(Action.COMMENT_CREATE, per_object=True)
-def comment_create(request: HttpRequest, task_id: UUID, payload: CommentCreateIn):
+def comment_create(request: OrgRequest, task_id: UUID, payload: CommentCreateIn):
     task = access_task(task_id)
     authorize(request.actor, Action.COMMENT_CREATE, task)
     return Status(201, services.comment_create(actor=request.actor, task=task, body=payload.body))
@@ -215,7 +216,7 @@ def comment_create(request: HttpRequest, task_id: UUID, payload: CommentCreateIn
 
 @router.patch("/comments/{comment_id}", response={200: CommentOut, **ERRORS_OBJECT})
 @requires(Action.COMMENT_UPDATE, per_object=True)
-def comment_update(request: HttpRequest, comment_id: UUID, payload: CommentUpdateIn):
+def comment_update(request: OrgRequest, comment_id: UUID, payload: CommentUpdateIn):
     comment = access_comment(comment_id)
     authorize(request.actor, Action.COMMENT_UPDATE, comment)
     return services.comment_update(actor=request.actor, comment=comment, body=payload.body)
@@ -223,7 +224,7 @@ def comment_update(request: HttpRequest, comment_id: UUID, payload: CommentUpdat
 
 @router.delete("/comments/{comment_id}", response={204: None, **ERRORS_OBJECT})
 @requires(Action.COMMENT_DELETE, per_object=True)
-def comment_delete(request: HttpRequest, comment_id: UUID):
+def comment_delete(request: OrgRequest, comment_id: UUID):
     comment = access_comment(comment_id)
     authorize(request.actor, Action.COMMENT_DELETE, comment)
     services.comment_delete(actor=request.actor, comment=comment)

@@ -7,10 +7,10 @@ once the caller may read the board."""
 from uuid import UUID
 
 from django.db import connection
-from django.http import HttpRequest
 from ninja import Router
 
 from platform_core.errors import NotFound
+from platform_core.http import OrgRequest
 from platform_core.live import StreamMemberAuth, board_channel, stream_response
 from platform_core.permissions import Action, requires
 from platform_core.schemas import ERRORS_OBJECT
@@ -28,9 +28,9 @@ router = Router(tags=["live"])
     },
 )
 @requires(Action.BOARD_READ)
-def board_events(request: HttpRequest, board_id: UUID):
+def board_events(request: OrgRequest, board_id: UUID):
     """Server-sent events for one board: `event:` is the audit action, `data:` the audit event JSON.
     The stream ends with `event: access_revoked` when the caller's access ends."""
     if not Board.objects.filter(id=board_id).exists():
         raise NotFound("No such board.")
-    return stream_response(request, board_channel(connection.schema_name, board_id))
+    return stream_response(request, board_channel(connection.schema_name, board_id))  # type: ignore[attr-defined]  # django-tenants

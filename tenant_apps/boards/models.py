@@ -25,6 +25,9 @@ class Board(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
+    # Set by selectors.board_detail (not a column).
+    ordered_lists: list["TaskList"]
+
     class Meta:
         indexes = [models.Index(fields=["created_at", "id"], name="board_created_idx")]
 
@@ -40,6 +43,12 @@ class TaskList(models.Model):
     rank = models.BigIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+
+    # Set by selectors.board_detail (not columns; `position` is left to the
+    # django-stubs plugin, which types the `annotate(position=...)` querysets).
+    task_count: int
+    ordered_tasks: list["Task"]
+    tasks_next_cursor: str | None
 
     class Meta:
         constraints = [

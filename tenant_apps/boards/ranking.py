@@ -26,6 +26,8 @@ serialised; the unique (container, rank) constraint, deferred to commit, is
 the safety net.
 """
 
+from typing import Any
+
 from django.db.models import Model, QuerySet
 
 from platform_core.cache import invalidate_rows
@@ -52,7 +54,7 @@ def clamp(position: int | None, size: int) -> int:
 
 
 def place(
-    siblings: QuerySet, item: Model, position: int | None, *, capacity: int | None = None
+    siblings: QuerySet[Any], item: Model, position: int | None, *, capacity: int | None = None
 ) -> tuple[int, int]:
     """Where `item` goes among `siblings` (the container's items; `item` itself is ignored).
 
@@ -61,21 +63,23 @@ def place(
     a slot for `item`. The caller writes `item.rank`. With `capacity`, raises
     Full when the container already holds that many other items.
     """
-    siblings = siblings.nocache().exclude(pk=item.pk).order_by("rank")
+    # cacheops adds QuerySet.nocache (unknown to django-stubs).
+    siblings = siblings.nocache().exclude(pk=item.pk).order_by("rank")  # type: ignore[attr-defined]
     size = siblings.count()
     if capacity is not None and size >= capacity:
         raise Full(capacity)
     index = clamp(position, size)
     start = max(index - 1, 0)
-    neighbours = list(siblings.values_list("rank", flat=True)[start : index + 1])
+    neighbours: list[int] = list(siblings.values_list("rank", flat=True)[start : index + 1])
     before = neighbours[0] if index > 0 else None
     after = neighbours[-1] if index < size else None
 
     if before is None and after is None:
         return index, GAP
-    if after is None and before + GAP <= HIGH:
+    # (`before` and `after` are not both None past this point.)
+    if after is None and before is not None and before + GAP <= HIGH:
         return index, before + GAP
-    if before is None and after - GAP >= LOW:
+    if before is None and after is not None and after - GAP >= LOW:
         return index, after - GAP
     if before is not None and after is not None and after - before > 1:
         return index, (before + after) // 2
@@ -83,7 +87,7 @@ def place(
 
 
 def rebalance(
-    siblings: QuerySet, index: int, size: int, before: int | None, after: int | None
+    siblings: QuerySet[Any], index: int, size: int, before: int | None, after: int | None
 ) -> int:
     """Renumber the smallest acceptable window around slot `index`; return the slot's rank.
 
@@ -92,8 +96,8 @@ def rebalance(
     """
     left_rows = siblings.filter(rank__lte=before).order_by("-rank") if before is not None else None
     right_rows = siblings.filter(rank__gte=after).order_by("rank") if after is not None else None
-    left: list = []  # left[j] is the item at index - 1 - j
-    right: list = []  # right[j] is the item at index + j
+    left: list[Any] = []  # left[j] is the item at index - 1 - j
+    right: list[Any] = []  # right[j] is the item at index + j
     fetched = 0
     k, level = 1, 0
     while True:
@@ -104,20 +108,22 @@ def rebalance(
         left_open, right_open = k >= index, k >= size - index
         window = [*reversed(left[:k]), None, *right[:k]]  # None: the slot for the new item
         count = len(window)
-        low = None if left_open else left[k].rank
-        high = None if right_open else right[k].rank
+        low: int | None = None if left_open else left[k].rank
+        high: int | None = None if right_open else right[k].rank
         if low is None and high is None:
             low, high = 0, (count + 1) * GAP
-        elif low is None:
+        elif low is None and high is not None:
             low = max(LOW - 1, high - (count + 1) * GAP)
-        elif high is None:
+        elif high is None and low is not None:
             high = min(HIGH + 1, low + (count + 1) * GAP)
+        assert low is not None and high is not None  # one branch above set each
         spacing = (high - low) // (count + 1)
         if (left_open and right_open) or spacing >= MIN_SPACING * 2**level:
             break
         k, level = 2 * k, level + 1
 
-    rewritten, slot_rank = [], None
+    rewritten: list[Any] = []
+    slot_rank: int | None = None
     for i, obj in enumerate(window):
         rank = low + (i + 1) * (high - low) // (count + 1)
         if obj is None:
@@ -128,4 +134,5 @@ def rebalance(
     if rewritten:
         siblings.model.objects.bulk_update(rewritten, ["rank"])
         invalidate_rows(rewritten)  # bulk_update sends no signals: tell the query cache
+    assert slot_rank is not None  # the window always holds the slot
     return slot_rank

@@ -55,7 +55,8 @@ class BoardCreateIn(_ClearsDescription):
 
 
 class BoardUpdateIn(_ClearsDescription):
-    name: BoardName = Field(None)
+    # Update fields below may be absent (unchanged) but not null (422): not `| None`.
+    name: BoardName = Field(None)  # type: ignore[assignment]  # optional, never null
     description: LongText | None = Field(None, description="null clears it.")
 
 
@@ -76,8 +77,8 @@ class ListCreateIn(InputSchema):
 
 
 class ListUpdateIn(InputSchema):
-    name: ListName = Field(None)
-    position: Position = Field(None, description="Move the list to this 0-based index.")
+    name: ListName = Field(None)  # type: ignore[assignment]  # optional, never null
+    position: Position = Field(None, description="Move the list to this 0-based index.")  # type: ignore[assignment]
 
 
 class ListOut(Schema):
@@ -96,7 +97,7 @@ class TaskCreateIn(_ClearsDescription):
     title: TaskTitle
     description: LongText | None = ""
     assignee_id: UUID | None = None
-    priority: PriorityIn = Priority.MEDIUM.value
+    priority: PriorityIn = Priority.MEDIUM.value  # type: ignore[assignment]  # "medium"
     due_at: UtcDatetime | None = None
     position: Position | None = Field(
         None, description="0-based index in the list; default: the end."
@@ -107,9 +108,9 @@ class TaskUpdateIn(_ClearsDescription):
     """Title, description, priority and due date. Status, assignee and list have
     their own operations (complete/reopen, assign, move)."""
 
-    title: TaskTitle = Field(None)
+    title: TaskTitle = Field(None)  # type: ignore[assignment]  # optional, never null
     description: LongText | None = Field(None, description="null clears it.")
-    priority: PriorityIn = Field(None)
+    priority: PriorityIn = Field(None)  # type: ignore[arg-type]  # optional, never null
     due_at: UtcDatetime | None = Field(None, description="null clears it.")
 
 

@@ -54,19 +54,19 @@ class SubqueryCount(Subquery):
     output_field = IntegerField()
 
 
-def _rank_below(model, container: str) -> SubqueryCount:
+def _rank_below(model: type[Task] | type[TaskList], container: str) -> SubqueryCount:
     siblings = model.objects.filter(
         **{container: OuterRef(container), "rank__lt": OuterRef("rank")}
     )
     return SubqueryCount(siblings.order_by().values("pk"))
 
 
-def tasks_with_position() -> QuerySet:
+def tasks_with_position() -> QuerySet[Task]:
     """Tasks annotated with `position` (0-based index within their list)."""
     return Task.objects.annotate(position=_rank_below(Task, "list_id"))
 
 
-def lists_with_position() -> QuerySet:
+def lists_with_position() -> QuerySet[TaskList]:
     """Lists annotated with `position` (0-based index within their board)."""
     return TaskList.objects.annotate(position=_rank_below(TaskList, "board_id"))
 
@@ -127,12 +127,13 @@ def board_detail(actor: Actor, board_id: UUID) -> Board:
     query-cache entry a racing reader may have left stale.
     """
     per_list = settings.BOARD_DETAIL_TASKS_PER_LIST
-    board = Board.objects.nocache().filter(id=board_id).first()
+    # (`nocache` is cacheops', unknown to django-stubs.)
+    board: Board | None = Board.objects.nocache().filter(id=board_id).first()  # type: ignore[attr-defined]
     if board is None:
         raise NotFound("No such board.")
     task_count = SubqueryCount(Task.objects.filter(list_id=OuterRef("id")).order_by().values("pk"))
     board.ordered_lists = list(
-        TaskList.objects.nocache()
+        TaskList.objects.nocache()  # type: ignore[attr-defined]
         .filter(board_id=board.id)
         .annotate(task_count=task_count)
         .order_by("rank")
@@ -141,10 +142,10 @@ def board_detail(actor: Actor, board_id: UUID) -> Board:
     for task in Task.objects.raw(_FIRST_TASKS_SQL, [per_list, board.id]):
         tasks_by_list[task.list_id].append(task)
     for list_position, task_list in enumerate(board.ordered_lists):
-        task_list.position = list_position
+        task_list.position = list_position  # type: ignore[attr-defined]  # as annotated elsewhere
         task_list.ordered_tasks = tasks_by_list.get(task_list.id, [])
         for task_position, task in enumerate(task_list.ordered_tasks):
-            task.position = task_position
+            task.position = task_position  # type: ignore[attr-defined]
         task_list.tasks_next_cursor = None
         if task_list.task_count > len(task_list.ordered_tasks):
             last = task_list.ordered_tasks[-1] if task_list.ordered_tasks else None
@@ -178,12 +179,13 @@ def board_detail_json(actor: Actor, board_id: UUID) -> bytes:
     """The board detail as the API renders it, from the rendered-response cache
     when warm (no SQL, no model instances, no validation). Writes to the board
     retire the cached copy after commit (tenant_apps.boards.effects.boards_changed)."""
-    schema = connection.schema_name
+    schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
     version, body = board_detail_cache.get(schema, board_id)
     if body is None:
         board = board_detail(actor, board_id)
         data = BoardDetailOut.from_orm(board).model_dump()
-        body = JSONRenderer().render(None, data, response_status=200).encode()
+        # The renderer never reads its request argument.
+        body = JSONRenderer().render(None, data, response_status=200).encode()  # type: ignore[arg-type]
         if not connection.in_atomic_block:  # never cache what an open transaction sees
             board_detail_cache.set(schema, board_id, version, body)
     return body

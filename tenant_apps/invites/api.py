@@ -4,11 +4,11 @@ not a member yet), so it uses `jwt_auth` instead of the router's `member_auth`."
 
 from uuid import UUID
 
-from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from platform_core.auth import jwt_auth, member_auth
 from platform_core.errors import NotFound
+from platform_core.http import OrgRequest
 from platform_core.pagination import Page, PageQuery
 from platform_core.permissions import Action, requires
 from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
@@ -27,7 +27,7 @@ from tenant_apps.invites.selectors import invite_get, invites_page
 router = Router(tags=["invites"], auth=member_auth)
 
 
-def access_invite(request: HttpRequest, invite_id: UUID) -> Invite:
+def access_invite(request: OrgRequest, invite_id: UUID) -> Invite:
     """The invite of this organization (this schema), or 404."""
     invite = invite_get(invite_id=invite_id)
     if invite is None:
@@ -42,7 +42,7 @@ def access_invite(request: HttpRequest, invite_id: UUID) -> Invite:
     response={200: InviteAcceptOut, 409: ErrorOut, 410: ErrorOut, **ERRORS_OBJECT},
 )
 @requires(Action.INVITE_ACCEPT)
-def invite_accept(request: HttpRequest, payload: InviteAcceptIn):
+def invite_accept(request: OrgRequest, payload: InviteAcceptIn):
     """Join this organization with the invite's role. Any signed-in user whose
     email matches the invite (case-insensitive). Unknown token: 404; used,
     revoked or expired: 410; another email: 403; already a member: 409
@@ -53,7 +53,7 @@ def invite_accept(request: HttpRequest, payload: InviteAcceptIn):
 
 @router.post("/invites", response={201: InviteOut, 409: ErrorOut, **ERRORS_AUTH})
 @requires(Action.INVITE_CREATE)
-def invite_create(request: HttpRequest, payload: InviteCreateIn):
+def invite_create(request: OrgRequest, payload: InviteCreateIn):
     """Invite an email with a role; the token goes out by email only. A pending
     invite for the same email is replaced (revoked). Only owners may invite
     owners; inviting a current member: 409 `already_member`."""
@@ -65,7 +65,7 @@ def invite_create(request: HttpRequest, payload: InviteCreateIn):
 
 @router.get("/invites", response={200: Page[InviteOut], **ERRORS_AUTH})
 @requires(Action.INVITE_READ)
-def invite_list(request: HttpRequest, filters: Query[InviteFilters], page: Query[PageQuery]):
+def invite_list(request: OrgRequest, filters: Query[InviteFilters], page: Query[PageQuery]):
     """Pending and past invites, newest first; `status` filters
     (pending, accepted, revoked, expired)."""
     return invites_page(status=filters.status, limit=page.limit, cursor=page.cursor)
@@ -73,7 +73,7 @@ def invite_list(request: HttpRequest, filters: Query[InviteFilters], page: Query
 
 @router.delete("/invites/{invite_id}", response={204: None, 409: ErrorOut, **ERRORS_OBJECT})
 @requires(Action.INVITE_REVOKE)
-def invite_revoke(request: HttpRequest, invite_id: UUID):
+def invite_revoke(request: OrgRequest, invite_id: UUID):
     """Revoke a pending or expired invite: 204. Already revoked: 204, no change.
     Accepted: 409 `invite_accepted` (remove the member instead)."""
     invite = access_invite(request, invite_id)

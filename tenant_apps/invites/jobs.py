@@ -33,7 +33,7 @@ def send_invite_email(*, invite_id: str, token: str) -> str:
             return "skipped: already sent"
         if not hmac.compare_digest(token_hash(token), invite.token_hash):
             raise ValueError(f"token does not belong to invite {invite.id}")
-        org = org_for_schema(schema_name=connection.schema_name)
+        org = org_for_schema(schema_name=connection.schema_name)  # type: ignore[attr-defined]
         inviter = user_name(user_id=invite.invited_by)
         send_templated_email(
             to=invite.email,

@@ -1,3 +1,5 @@
+from uuid import UUID
+
 from django.db.models import Q
 from django.utils import timezone
 
@@ -22,5 +24,5 @@ def invites_page(*, status: str | None = None, limit: int, cursor: str | None) -
     return paginate(queryset, ordering=("-created_at", "-id"), limit=limit, cursor=cursor)
 
 
-def invite_get(*, invite_id) -> Invite | None:
+def invite_get(*, invite_id: UUID | str) -> Invite | None:
     return Invite.objects.filter(id=invite_id).first()

@@ -5,11 +5,11 @@ selectors, always filtered by the host's organization."""
 
 from uuid import UUID
 
-from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from platform_core.auth import member_auth
 from platform_core.errors import NotFound
+from platform_core.http import OrgRequest
 from platform_core.pagination import Page, PageQuery
 from platform_core.permissions import Action, requires
 from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
@@ -20,7 +20,7 @@ from shared_apps.orgs.selectors import member_get, org_members_page
 router = Router(tags=["organization"], auth=member_auth)
 
 
-def _org_out(request: HttpRequest, name: str | None = None) -> dict:
+def _org_out(request: OrgRequest, name: str | None = None) -> dict:
     org = request.tenant
     return {
         "id": org.id, "slug": org.slug, "name": name or org.name, "domain": org.primary_domain,
@@ -30,24 +30,24 @@ def _org_out(request: HttpRequest, name: str | None = None) -> dict:
 
 @router.get("/org", response={200: OrgOut, **ERRORS_AUTH})
 @requires(Action.ORG_READ)
-def org_detail(request: HttpRequest):
+def org_detail(request: OrgRequest):
     return _org_out(request)
 
 
 @router.patch("/org", response={200: OrgOut, **ERRORS_AUTH})
 @requires(Action.ORG_UPDATE)
-def org_rename(request: HttpRequest, payload: OrgUpdateIn):
+def org_rename(request: OrgRequest, payload: OrgUpdateIn):
     org = services.org_update(actor=request.actor, org_id=request.tenant.id, name=payload.name)
     return _org_out(request, name=org.name)
 
 
 @router.get("/members", response={200: Page[MemberOut], **ERRORS_AUTH})
 @requires(Action.MEMBER_READ)
-def member_list(request: HttpRequest, page: Query[PageQuery]):
+def member_list(request: OrgRequest, page: Query[PageQuery]):
     return org_members_page(org_id=request.tenant.id, limit=page.limit, cursor=page.cursor)
 
 
-def access_member(request: HttpRequest, user_id: UUID):
+def access_member(request: OrgRequest, user_id: UUID):
     membership = member_get(org_id=request.tenant.id, user_id=user_id)
     if membership is None:
         raise NotFound("No such member.")
@@ -56,14 +56,14 @@ def access_member(request: HttpRequest, user_id: UUID):
 
 @router.patch("/members/{user_id}", response={200: MemberOut, 409: ErrorOut, **ERRORS_OBJECT})
 @requires(Action.MEMBER_CHANGE_ROLE, per_object=True)
-def member_update(request: HttpRequest, user_id: UUID, payload: MemberUpdateIn):
+def member_update(request: OrgRequest, user_id: UUID, payload: MemberUpdateIn):
     membership = access_member(request, user_id)
     return services.member_change_role(actor=request.actor, membership=membership, role=payload.role)
 
 
 @router.delete("/members/{user_id}", response={204: None, 409: ErrorOut, **ERRORS_OBJECT})
 @requires(Action.MEMBER_REMOVE, per_object=True)
-def member_delete(request: HttpRequest, user_id: UUID):
+def member_delete(request: OrgRequest, user_id: UUID):
     membership = access_member(request, user_id)
     services.member_remove(actor=request.actor, membership=membership)
     return Status(204, None)

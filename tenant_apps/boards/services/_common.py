@@ -55,7 +55,7 @@ def record(
     then its side effects, scheduled after commit on every board in `boards`
     (tenant_apps.boards.effects.boards_changed). Before a delete: call it first."""
     event = audit_record(actor=actor, action=action, target=target, changes=changes)
-    boards_changed(connection.schema_name, boards, event)
+    boards_changed(connection.schema_name, boards, event)  # type: ignore[attr-defined]  # django-tenants
     return event
 
 

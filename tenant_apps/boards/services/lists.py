@@ -26,7 +26,7 @@ def list_create(*, actor: Actor, board: Board, name: str, position: int | None =
     """A new list at `position` (0-based, clamped; default: the end) of the board."""
     board = lock_board(board.id)
     task_list = TaskList(board=board, name=name)
-    task_list.position, task_list.rank = place(
+    task_list.position, task_list.rank = place(  # type: ignore[attr-defined]  # position: set by the selectors, not a column
         board.lists.all(),
         task_list,
         position,
@@ -53,8 +53,8 @@ def list_update(
     if position is not UNSET and position is not None:
         # The list sits between its neighbours' ranks: staying put never renumbers.
         index, rank = ranking.place(board.lists.all(), task_list, position)
-        if index != task_list.position:
-            task_list.position, task_list.rank = index, rank
+        if index != task_list.position:  # type: ignore[attr-defined]  # position: set by the selectors, not a column
+            task_list.position, task_list.rank = index, rank  # type: ignore[attr-defined]  # position: set by the selectors, not a column
             update_fields.append("rank")
     if not update_fields:
         return task_list

@@ -61,7 +61,7 @@ def task_create(
         due_at=due_at,
         created_by=actor.user_id,
     )
-    task.position, task.rank = place(
+    task.position, task.rank = place(  # type: ignore[attr-defined]  # position: set by the selectors, not a column
         task_list.tasks.all(),
         task,
         position,
@@ -161,9 +161,9 @@ def task_move(*, actor: Actor, task: Task, to_list: TaskList, position: int | No
         capacity=None if task.list_id == to_list.id else settings.MAX_TASKS_PER_LIST,
         noun="tasks per list",
     )
-    if task.list_id == to_list.id and index == task.position:
+    if task.list_id == to_list.id and index == task.position:  # type: ignore[attr-defined]  # position: set by the selectors, not a column
         return task
-    task.list, task.rank, task.position = to_list, rank, index
+    task.list, task.rank, task.position = to_list, rank, index  # type: ignore[attr-defined]  # position: set by the selectors, not a column
     task.updated_at = timezone.now()
     task.save(update_fields=["list", "rank", "updated_at"])
     record(
