@@ -2,10 +2,14 @@
 through the whole middleware stack (host selects the tenant)."""
 
 import json
+import random
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 
 API = "/api/v1"
@@ -154,3 +158,31 @@ def restore_public_rows(world: World) -> None:
         return
     for model, rows in world.rows.items():
         model.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+RACE_JITTER = 0.01  # seconds after the barrier: varies who gets there first
+
+
+def race(*calls) -> list:
+    """Run each call in its own thread (own DB connection), started together."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def run(i, call):
+        try:
+            barrier.wait(timeout=10)
+            time.sleep(random.random() * RACE_JITTER)  # vary who gets there first
+            results[i] = call()
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for r in results:
+        assert not isinstance(r, Exception), repr(r)
+    return results

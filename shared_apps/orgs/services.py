@@ -216,6 +216,15 @@ def member_add_as_operator(
         return membership
 
 
+def _locked_operator_target(org: Organization, membership: Membership) -> Membership:
+    """The membership re-read under the organization's membership lock; 404 if it is gone."""
+    lock_org_memberships(org.id)
+    target = Membership.objects.select_for_update().filter(id=membership.id, organization_id=org.id).first()
+    if target is None:
+        raise NotFound("No such member.")
+    return target
+
+
 def member_set_role_as_operator(
     *, membership: Membership, role: str, actor_id, via: str
 ) -> tuple[Membership, str]:
@@ -225,14 +234,7 @@ def member_set_role_as_operator(
         raise InvalidInput("Unknown role.", loc=["role"])
     org = _org_of(membership)
     with schema_context(org.schema_name), transaction.atomic():
-        lock_org_memberships(org.id)
-        target = (
-            Membership.objects.select_for_update()
-            .filter(id=membership.id, organization_id=org.id)
-            .first()
-        )
-        if target is None:
-            raise NotFound("No such member.")
+        target = _locked_operator_target(org, membership)
         before = target.role
         return _set_role(target, role, actor_id=actor_id, via=via), before
 
@@ -241,14 +243,7 @@ def member_remove_as_operator(*, membership: Membership, actor_id, via: str) -> 
     """Returns the removed membership as it was under the lock. 404 if already gone."""
     org = _org_of(membership)
     with schema_context(org.schema_name), transaction.atomic():
-        lock_org_memberships(org.id)
-        target = (
-            Membership.objects.select_for_update()
-            .filter(id=membership.id, organization_id=org.id)
-            .first()
-        )
-        if target is None:
-            raise NotFound("No such member.")
+        target = _locked_operator_target(org, membership)
         _remove(target, actor_id=actor_id, via=via)
         return target
 

@@ -8,45 +8,16 @@ change writes exactly one audit event; the final state is that of a serial
 order. Organization B (globex) never sees any of it.
 """
 
-import random
-import threading
-import time
 import uuid
 
 import pytest
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from tests.support import ApiClient, OrgWorld, add_member, make_user, unique_email
+from tests.support import ApiClient, OrgWorld, add_member, make_user, race, unique_email
 
 ROUNDS = 20
-JITTER = 0.01  # seconds, after the barrier
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def race(*calls) -> list:
-    """Run each call in its own thread (own DB connection), started together."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            time.sleep(random.random() * JITTER)  # vary who gets there first
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    for r in results:
-        assert not isinstance(r, Exception), repr(r)
-    return results
 
 
 def client(world, org_world, user) -> ApiClient:

@@ -7,16 +7,13 @@ the reason, and acceptance re-checks the inviter's right anyway (410).
 Organization B's invites are never touched.
 """
 
-import random
-import threading
-import time
 
 import pytest
 from django.db import connection
 from django_tenants.utils import tenant_context
 
 from tests.invites.helpers import invite, signed_in, token_of
-from tests.support import ApiClient, add_member, make_user, unique_email
+from tests.support import ApiClient, add_member, make_user, race, unique_email
 
 
 def _row(org, invite_id):
@@ -220,32 +217,6 @@ class TestAcceptanceRechecksTheInviter:
 
 
 ROUNDS = 20
-JITTER = 0.01  # seconds, after the barrier
-
-
-def race(*calls) -> list:
-    """Each call in its own thread (own DB connection), released together."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=10)
-            time.sleep(random.random() * JITTER)  # vary who gets there first
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    for r in results:
-        assert not isinstance(r, Exception), repr(r)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)
