@@ -5,10 +5,11 @@ exception to the error envelope of API.md.
 """
 
 import logging
+from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest
-from ninja import NinjaAPI
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from platform_core.errors import (
@@ -33,8 +34,8 @@ from tenant_apps.members.api import router as members_router
 log = logging.getLogger("platform_core.api")
 
 
-def _validation_errors(exc: ValidationError) -> list[dict]:
-    errors = []
+def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
+    errors: list[dict[str, Any]] = []
     for error in exc.errors:
         loc = [part for part in error.get("loc", []) if part not in ("__root__",)]
         errors.append({"loc": loc, "msg": str(error.get("msg", "Invalid value."))})
@@ -43,33 +44,33 @@ def _validation_errors(exc: ValidationError) -> list[dict]:
 
 def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(AppError)
-    def app_error(request: HttpRequest, exc: AppError):
+    def app_error(request: HttpRequest, exc: AppError) -> HttpResponse:
         return error_response(exc)
 
     @api.exception_handler(ValidationError)
-    def validation_error(request: HttpRequest, exc: ValidationError):
+    def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
         return envelope(422, "validation_error", "Invalid input.", errors=_validation_errors(exc))
 
     @api.exception_handler(AuthenticationError)
-    def authentication_error(request: HttpRequest, exc: AuthenticationError):
+    def authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
         return envelope(401, "not_authenticated", "Authentication credentials are missing or invalid.")
 
     @api.exception_handler(HttpError)
-    def http_error(request: HttpRequest, exc: HttpError):
+    def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         if exc.status_code == 400 and "parse request body" in str(exc):
             return envelope(400, "invalid_json", "The request body is not valid JSON.")
         return envelope(exc.status_code, detail=str(exc))
 
     @api.exception_handler(Http404)
-    def not_found(request: HttpRequest, exc: Http404):
+    def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
         return envelope(404, "not_found", "Not found.")
 
     @api.exception_handler(RequestDataTooBig)
-    def too_big(request: HttpRequest, exc: RequestDataTooBig):
+    def too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
         return envelope(413, "payload_too_large", "Request body is too large.")
 
     @api.exception_handler(Exception)
-    def server_error(request: HttpRequest, exc: Exception):
+    def server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
         if isinstance(exc.__cause__, RequestDataTooBig):
             return envelope(413, "payload_too_large", "Request body is too large.")
         if isinstance(exc, DATABASE_UNAVAILABLE):
@@ -85,7 +86,7 @@ ENVELOPE_SCHEMA = {
 }
 
 
-def _envelope_response(description: str) -> dict:
+def _envelope_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ENVELOPE_SCHEMA}}}
 
 
@@ -94,7 +95,7 @@ class EnvelopeAPI(NinjaAPI):
     error envelope for malformed JSON (400) and oversized bodies (413) on
     operations with a body, and 500 on all."""
 
-    def get_openapi_schema(self, **kwargs):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(**kwargs)
         for operations in schema["paths"].values():
             for operation in operations.values():
@@ -106,7 +107,7 @@ class EnvelopeAPI(NinjaAPI):
         return schema
 
 
-def build_api(*, namespace: str, title: str, routers: list[tuple[str, object]]) -> NinjaAPI:
+def build_api(*, namespace: str, title: str, routers: list[tuple[str, Router]]) -> NinjaAPI:
     api = EnvelopeAPI(
         title=title,
         version="1.0.0",
@@ -120,11 +121,11 @@ def build_api(*, namespace: str, title: str, routers: list[tuple[str, object]]) 
     return api
 
 
-def _public_routers():
+def _public_routers() -> list[tuple[str, Router]]:
     return [("", accounts_router), ("", provisioning_orgs_router), ("/platform", platform_router)]
 
 
-def _tenant_routers():
+def _tenant_routers() -> list[tuple[str, Router]]:
     return [
         ("", members_router),
         ("", invites_router),

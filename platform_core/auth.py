@@ -11,6 +11,7 @@ by `shared_apps.accounts` and `shared_apps.orgs`): this module imports no app.
 """
 
 from dataclasses import dataclass
+from typing import Any, cast
 from uuid import UUID
 
 from django.http import HttpRequest
@@ -27,6 +28,7 @@ from platform_core.cache import (
     user_key,
 )
 from platform_core.errors import Forbidden, Unauthorized
+from platform_core.http import AppRequest, OrgRequest
 from platform_core.permissions import Action, can
 from platform_core.ports import load_role, load_user, session_owner
 
@@ -71,7 +73,7 @@ def load_identity(user_id: str, session_id: str, org_id: str | None = None) -> t
         keys.append(member_key(org_id, user_id))
     cached = cache_get_many(keys)
 
-    user = cached.get(keys[0])
+    user: dict[str, Any] | str | None = cached.get(keys[0])
     if user is None:
         user = load_user(user_id) or MISSING
         cache_set(keys[0], user)
@@ -89,7 +91,7 @@ def load_identity(user_id: str, session_id: str, org_id: str | None = None) -> t
             role = load_role(org_id, user_id) or MISSING
             cache_set(keys[2], role)
         role = None if role == MISSING else role
-    return AuthUser(session_id=session_id, **user), role
+    return AuthUser(session_id=session_id, **cast(dict[str, Any], user)), role
 
 
 def user_from_access_token(raw: str, org_id: str | None = None) -> tuple[AuthUser, str | None]:
@@ -109,21 +111,22 @@ def _bearer(request: HttpRequest) -> str | None:
 class JWTAuth(HttpBearer):
     """Any signed-in user (root host, and `POST /invites/accept`)."""
 
-    def __call__(self, request: HttpRequest):
+    def __call__(self, request: HttpRequest) -> AuthUser | Actor:
         token = _bearer(request)
         if token is None:
             raise Unauthorized()
-        return self.authenticate(request, token)
+        return self.authenticate(cast(AppRequest, request), token)
 
-    def authenticate(self, request: HttpRequest, token: str):
+    def authenticate(self, request: AppRequest, token: str) -> AuthUser | Actor:  # type: ignore[override]  # Ninja passes the request our middleware decorated
         user, _ = user_from_access_token(token)
         request.user_auth = user
         return user
 
 
 class OperatorAuth(JWTAuth):
-    def authenticate(self, request: HttpRequest, token: str):
-        user = super().authenticate(request, token)
+    def authenticate(self, request: AppRequest, token: str) -> AuthUser:  # type: ignore[override]  # as JWTAuth's
+        user, _ = user_from_access_token(token)
+        request.user_auth = user
         if not can(user, Action.PLATFORM_ACCESS):
             raise Forbidden("Operators only.")
         return user
@@ -132,7 +135,7 @@ class OperatorAuth(JWTAuth):
 class MemberAuth(JWTAuth):
     """A member of the organization the host selected; sets `request.actor`."""
 
-    def authenticate(self, request: HttpRequest, token: str):
+    def authenticate(self, request: OrgRequest, token: str) -> Actor:  # type: ignore[override]  # as JWTAuth's
         org = request.tenant
         user, role = user_from_access_token(token, org_id=str(org.id))
         if role is None:

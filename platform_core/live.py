@@ -39,7 +39,9 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any, cast
 from uuid import UUID
 
 import redis
@@ -49,9 +51,10 @@ from django.conf import settings
 from django.db import close_old_connections, connection
 from django.http import HttpRequest, StreamingHttpResponse
 
-from platform_core.auth import Actor, MemberAuth, load_identity
+from platform_core.auth import Actor, AuthUser, MemberAuth, load_identity
 from platform_core.cache import board_detail_cache
 from platform_core.errors import AppError, Forbidden, NotFound, RateLimited
+from platform_core.http import OrgRequest
 from platform_core.permissions import Action, authorize
 from platform_core.tenancy import resolve_host
 
@@ -59,14 +62,14 @@ log = logging.getLogger("platform_core.live")
 
 REVOKE_CHANNEL = "live:revoke"
 
-_redis = None
+_redis: redis.Redis | None = None
 
 
-def board_channel(schema_name: str, board_id) -> str:
+def board_channel(schema_name: str, board_id: object) -> str:
     return f"live:{schema_name}:board:{board_id}"
 
 
-def _client():
+def _client() -> redis.Redis:
     global _redis
     if _redis is None:
         _redis = redis.Redis.from_url(
@@ -77,27 +80,27 @@ def _client():
     return _redis
 
 
-def board_changed(schema_name: str, board_id, payload: dict) -> None:
+def board_changed(schema_name: str, board_id: object, payload: dict[str, Any]) -> None:
     """After commit of a board-scoped change: retire the board's rendered
     detail (platform_core.cache.board_detail_cache), then tell subscribers."""
     board_detail_cache.bump(schema_name, board_id)
     publish_board_event(schema_name, board_id, payload)
 
 
-def publish_board_event(schema_name: str, board_id, payload: dict) -> None:
+def publish_board_event(schema_name: str, board_id: object, payload: dict[str, Any]) -> None:
     """Called after commit. Live delivery is best effort: Redis down loses the
     live push, never the change (clients re-read the board on reconnect)."""
     _publish(board_channel(schema_name, board_id), payload)
 
 
-def publish_revocation(*, user_id=None, session_id=None, org_id=None) -> None:
+def publish_revocation(*, user_id: object = None, session_id: object = None, org_id: object = None) -> None:
     """After commit of a change that may end access: the streams it concerns
     re-check their grant now. A lost message is covered by the periodic re-check."""
     message = {"user": user_id, "session": session_id, "org": org_id}
     _publish(REVOKE_CHANNEL, {k: str(v) for k, v in message.items() if v is not None})
 
 
-def _publish(channel: str, payload: dict) -> None:
+def _publish(channel: str, payload: dict[str, Any]) -> None:
     try:
         _client().publish(channel, json.dumps(payload, default=str))
     except Exception as exc:
@@ -115,7 +118,7 @@ class StreamGrant:
     user_id: str
     session_id: str
 
-    def concerns(self, message: dict) -> bool:
+    def concerns(self, message: dict[str, Any]) -> bool:
         """Whether a revocation message may affect this grant."""
         if message.get("session") == self.session_id:
             return True
@@ -125,7 +128,7 @@ class StreamGrant:
         return org == self.org_id
 
 
-def grant_denial(grant: StreamGrant, action: str = Action.BOARD_READ) -> AppError | None:
+def grant_denial(grant: StreamGrant, action: Action = Action.BOARD_READ) -> AppError | None:
     """The request path's checks, now: None if the host still selects this
     active organization, the user is active, the session live and the role
     still allows `action`; otherwise the error the request path would raise
@@ -196,11 +199,11 @@ class StreamRegistry:
         if count > limit:
             self.close(grant, stream_id)
             raise RateLimited(
-                settings.LIVE_RECHECK_SECONDS,
+                int(settings.LIVE_RECHECK_SECONDS),
                 f"At most {limit} live streams per user and organization; close one first.",
             )
 
-    async def touch(self, client, grant: StreamGrant, stream_id: str) -> None:
+    async def touch(self, client: aioredis.Redis, grant: StreamGrant, stream_id: str) -> None:
         key = self._key(grant)
         try:
             pipe = client.pipeline()
@@ -216,7 +219,7 @@ class StreamRegistry:
         except Exception:
             pass
 
-    async def aclose(self, client, grant: StreamGrant, stream_id: str) -> None:
+    async def aclose(self, client: aioredis.Redis, grant: StreamGrant, stream_id: str) -> None:
         try:
             await client.zrem(self._key(grant), stream_id)
         except Exception:
@@ -232,10 +235,10 @@ streams = StreamRegistry()
 class StreamMemberAuth(MemberAuth):
     """Bearer header, or `?access_token=` (EventSource cannot send headers)."""
 
-    def __call__(self, request: HttpRequest):
+    def __call__(self, request: HttpRequest) -> Actor | AuthUser:
         token = request.GET.get("access_token")
         if token and not request.headers.get("Authorization"):
-            return self.authenticate(request, token)
+            return self.authenticate(cast(OrgRequest, request), token)
         return super().__call__(request)
 
 
@@ -244,7 +247,7 @@ def _revoked(denial: AppError) -> str:
     return f"event: access_revoked\ndata: {json.dumps({'status': denial.status, **denial.body()})}\n\n"
 
 
-async def _event_stream(grant: StreamGrant, stream_id: str, channel: str):
+async def _event_stream(grant: StreamGrant, stream_id: str, channel: str) -> AsyncIterator[str]:
     heartbeat = float(settings.LIVE_HEARTBEAT_SECONDS)
     recheck = float(settings.LIVE_RECHECK_SECONDS)
     client = aioredis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT)
@@ -290,13 +293,13 @@ async def _event_stream(grant: StreamGrant, stream_id: str, channel: str):
         await streams.aclose(client, grant, stream_id)
         try:
             await pubsub.unsubscribe()
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves PubSub.aclose unannotated
             await client.aclose()
         except Exception:
             pass
 
 
-def stream_response(request: HttpRequest, channel: str) -> StreamingHttpResponse:
+def stream_response(request: OrgRequest, channel: str) -> StreamingHttpResponse:
     """A text/event-stream of `channel` for the member a `StreamMemberAuth`
     handler authenticated (and authorized), counted against the per-user cap
     and ended when their access ends. The handler (in the tenant app that
@@ -304,7 +307,7 @@ def stream_response(request: HttpRequest, channel: str) -> StreamingHttpResponse
     grant = StreamGrant(
         host=request.tenant.domain_url,
         org_id=str(request.actor.org_id),
-        schema=connection.schema_name,
+        schema=connection.schema_name,  # type: ignore[attr-defined]  # django-tenants' connection
         user_id=str(request.actor.user_id),
         session_id=request.user_auth.session_id,
     )

@@ -4,6 +4,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
@@ -14,6 +15,7 @@ from django_tenants.utils import get_tenant_model
 from platform_core.client_ip import client_ip
 from platform_core.context import client_ip_var, request_id_var
 from platform_core.errors import DATABASE_UNAVAILABLE, database_unavailable, envelope
+from platform_core.http import AppRequest
 from platform_core.tenancy import is_root_host, normalize_host, resolve_host
 
 log = logging.getLogger("platform_core.request")
@@ -21,14 +23,16 @@ log = logging.getLogger("platform_core.request")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 HEALTH_PATHS = {"/healthz", "/readyz"}
 
+GetResponse = Callable[[HttpRequest], HttpResponse]
+
 
 class RequestContextMiddleware:
     """X-Request-ID (echoed if well-formed, else generated), client IP, access log."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: AppRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _REQUEST_ID_RE.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id
@@ -63,10 +67,10 @@ class BodySizeLimitMiddleware:
     NUL characters in the URL (PostgreSQL text cannot hold them): 404 in the
     path, 422 in the query."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: AppRequest) -> HttpResponse:
         if "\x00" in request.path:  # no resource is named so
             return envelope(404, "not_found", "Not found.")
         if "%00" in request.META.get("QUERY_STRING", ""):
@@ -90,8 +94,8 @@ class PublicTenant:
     its schema_name); organization hosts get their Organization."""
 
     schema_name = "public"
-    id = None
-    slug = None
+    id: None = None
+    slug: None = None
 
     def __bool__(self) -> bool:
         return False
@@ -109,11 +113,11 @@ class TenantMiddleware:
     /healthz and /readyz answer on any host.
     """
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        connection.set_schema_to_public()
+    def __call__(self, request: AppRequest) -> HttpResponse:
+        connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' connection
         request.tenant = PUBLIC_TENANT
         if request.path in HEALTH_PATHS:
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
@@ -142,11 +146,11 @@ class TenantMiddleware:
         org.domain_url = hostname
         request.tenant = org
         request.urlconf = settings.ROOT_URLCONF
-        connection.set_tenant(org)
+        connection.set_tenant(org)  # type: ignore[attr-defined]  # django-tenants' connection
         try:
             return self.get_response(request)
         finally:
-            connection.set_schema_to_public()
+            connection.set_schema_to_public()  # type: ignore[attr-defined]  # django-tenants' connection
 
 
 def unknown_host() -> JsonResponse:
@@ -156,10 +160,10 @@ def unknown_host() -> JsonResponse:
 class ErrorEnvelopeMiddleware:
     """Any error response that is not JSON yet (Django's 404/405/500 pages) becomes the envelope."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: AppRequest) -> HttpResponse:
         response = self.get_response(request)
         if response.status_code < 400 or response.get("Content-Type", "").startswith("application/json"):
             return response

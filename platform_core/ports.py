@@ -44,26 +44,31 @@ def _port(name: str) -> Callable[..., Any]:
         raise PortNotRegistered(f"no app registered platform_core.ports.{name}") from None
 
 
-def load_user(user_id: str) -> dict | None:
+def load_user(user_id: str) -> dict[str, Any] | None:
     """{"id", "email", "name", "is_staff"} of an active user, or None."""
-    return _port("load_user")(user_id)
+    user: dict[str, Any] | None = _port("load_user")(user_id)
+    return user
 
 
 def session_owner(session_id: str) -> str:
     """The user id of an active session, or "revoked"."""
-    return _port("session_owner")(session_id)
+    owner: str = _port("session_owner")(session_id)
+    return owner
 
 
 def load_role(org_id: str, user_id: str) -> str | None:
     """The user's role in the organization, or None if not a member."""
-    return _port("load_role")(org_id, user_id)
+    role: str | None = _port("load_role")(org_id, user_id)
+    return role
 
 
-def load_host(hostname: str) -> dict | None:
+def load_host(hostname: str) -> dict[str, Any] | None:
     """{"id", "schema_name", "slug", "name", "status"} of the organization a host selects, or None."""
-    return _port("load_host")(hostname)
+    row: dict[str, Any] | None = _port("load_host")(hostname)
+    return row
 
 
 def schema_is_live(schema: str) -> bool:
     """Whether `schema` is an organization's schema that has not been dropped."""
-    return _port("schema_is_live")(schema)
+    live: bool = _port("schema_is_live")(schema)
+    return live

@@ -146,7 +146,7 @@ WSGI_APPLICATION = "platform_core.wsgi.application"
 # --- Database ---------------------------------------------------------------
 
 
-def _database(url: str) -> dict:
+def _database(url: str) -> dict[str, Any]:
     parsed = urlparse(url)
     if parsed.scheme not in {"postgres", "postgresql"}:
         raise RuntimeError("DATABASE_URL must be a postgres:// URL")
