@@ -27,7 +27,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from django.apps import apps
 from django.conf import settings
@@ -166,7 +166,7 @@ def org_export(*, org: Organization, actor_id=None, via: str = "cli") -> dict:
         .select_related("user")
         .order_by("joined_at", "id")
     )
-    archive = {
+    archive: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
         "exported_at": timezone.now(),
@@ -553,7 +553,7 @@ def _load_tenant_rows(blocks: list[dict], remap: dict[str, str]) -> dict[str, in
     """Insert the archive's rows into the current (fresh) schema; returns rows per model."""
     counts: dict[str, int] = {}
     loaded_models = []
-    m2m_later = []
+    m2m_later: list[Any] = []
     for block in blocks:
         model = apps.get_model(block["model"])
         rows = [

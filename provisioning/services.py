@@ -16,7 +16,9 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
 
 import psycopg
 from django.conf import settings
@@ -70,7 +72,7 @@ def _host_for(slug: str) -> str:
 
 
 def platform_event(
-    *, actor_id, action: str, org: Organization | None, changes: dict | None = None
+    *, actor_id: UUID | str | None, action: str, org: Organization | None, changes: dict[str, Any] | None = None
 ) -> PlatformEvent:
     return PlatformEvent.objects.create(
         actor_id=actor_id,
@@ -127,7 +129,8 @@ def spare_create() -> Organization:
 
 
 def spare_count() -> int:
-    return Organization.objects.filter(status=OrgStatus.SPARE).count()
+    count: int = Organization.objects.filter(status=OrgStatus.SPARE).count()
+    return count
 
 
 def spare_pool_refill(*, target: int | None = None, wait_seconds: float = 30.0) -> int:
@@ -154,22 +157,25 @@ def request_pool_refill() -> None:
     """Ask a worker to refill the pool. Best effort: Redis down never fails the caller
     (the scheduled refill catches up)."""
     try:
-        get_queue("default").enqueue_call(REFILL_JOB, meta={SCHEMA_META: "public"}, timeout=600)
+        get_queue("default").enqueue_call(  # type: ignore[no-untyped-call]  # rq leaves enqueue_call unannotated
+            REFILL_JOB, meta={SCHEMA_META: "public"}, timeout=600
+        )
     except Exception as exc:
         log.warning("spare pool refill not enqueued (%s)", exc.__class__.__name__)
 
 
-def _claim_spare(*, only_id=None) -> Organization | None:
+def _claim_spare(*, only_id: UUID | str | None = None) -> Organization | None:
     """Lock one unclaimed spare; concurrent claimers skip locked rows, so no spare is claimed twice."""
     queryset = Organization.objects.select_for_update(skip_locked=True).filter(
         status=OrgStatus.SPARE
     )
     if only_id is not None:
         queryset = queryset.filter(id=only_id)
-    return queryset.order_by("created_at").first()
+    spare: Organization | None = queryset.order_by("created_at").first()
+    return spare
 
 
-def _ensure_slug_free(slug: str, *, exclude_org_id=None) -> None:
+def _ensure_slug_free(slug: str, *, exclude_org_id: UUID | str | None = None) -> None:
     orgs = Organization.objects.filter(slug=slug)
     domains = Domain.objects.filter(domain=_host_for(slug))
     if exclude_org_id is not None:
@@ -183,10 +189,10 @@ def _org_materialize(
     *,
     slug: str,
     name: str,
-    populate: Callable[[Organization], dict],
-    actor_id,
+    populate: Callable[[Organization], dict[str, Any]],
+    actor_id: UUID | str | None,
     action: str,
-    changes: dict,
+    changes: dict[str, Any],
 ) -> Organization:
     """Claim a spare (or create a schema) and turn it into organization `slug`, in one transaction.
 
@@ -237,7 +243,7 @@ ORG_QUOTA_LOCK_CLASS = 740_126
 ORG_QUOTA_LOCK_TIMEOUT = "10s"
 
 
-def _org_quota_lock(user_id) -> None:
+def _org_quota_lock(user_id: UUID | str) -> None:
     """Serialise one user's organization creations until the transaction ends.
 
     Waits at most ORG_QUOTA_LOCK_TIMEOUT (then 429), so piled-up creations by
@@ -256,21 +262,28 @@ def _org_quota_lock(user_id) -> None:
         raise RateLimited(5, "Another organization is being created for this account; try again shortly.") from None
 
 
-def org_quota_used(user_id) -> int:
+def org_quota_used(user_id: UUID | str) -> int:
     """Live (not deleted) organizations `user_id` owns or created for themself."""
     created = PlatformEvent.objects.filter(
         action="org.created", actor_id=user_id, changes__owner_id=str(user_id)
     ).values("organization_id")
-    return (
+    used: int = (
         Organization.objects.filter(status__in=(OrgStatus.ACTIVE, OrgStatus.SUSPENDED))
         .filter(Q(memberships__user_id=user_id, memberships__role=Role.OWNER) | Q(id__in=created))
         .distinct()
         .count()
     )
+    return used
 
 
 def org_provision(
-    *, owner: User, name: str, slug: str, actor_id=None, via: str = "api", enforce_quota: bool = False
+    *,
+    owner: User,
+    name: str,
+    slug: str,
+    actor_id: UUID | str | None = None,
+    via: str = "api",
+    enforce_quota: bool = False,
 ) -> Organization:
     """Create an organization owned by `owner`; its host works when this returns.
 
@@ -284,7 +297,7 @@ def org_provision(
     validate_slug(slug)
     validate_org_name(name)
 
-    def add_owner(org: Organization) -> dict:
+    def add_owner(org: Organization) -> dict[str, Any]:
         Membership.objects.create(user=owner, organization=org, role=Role.OWNER)
         return {}
 
@@ -316,7 +329,7 @@ def org_provision(
 
 
 def org_provision_for_email(
-    *, owner_email: str, name: str, slug: str, actor_id, via: str
+    *, owner_email: str, name: str, slug: str, actor_id: UUID | str | None, via: str
 ) -> Organization:
     """Operator provisioning: the owner must be an existing, active user (422 otherwise)."""
     owner = User.objects.filter(email=normalize_email(owner_email), is_active=True).first()
@@ -335,7 +348,7 @@ def org_get_for_operator(*, slug: str, lock: bool = False) -> Organization:
     )
     if lock:
         queryset = queryset.select_for_update()
-    org = queryset.first()
+    org: Organization | None = queryset.first()
     if org is None:
         raise NotFound("No such organization.", code="org_not_found")
     return org
@@ -343,7 +356,7 @@ def org_get_for_operator(*, slug: str, lock: bool = False) -> Organization:
 
 def org_get_for_export(*, slug: str) -> Organization:
     """A live organization by slug, or a deleted one by its former slug while its schema exists."""
-    org = Organization.objects.filter(
+    org: Organization | None = Organization.objects.filter(
         slug=slug, status__in=(OrgStatus.ACTIVE, OrgStatus.SUSPENDED)
     ).first()
     org = org or (
@@ -359,14 +372,14 @@ def org_get_for_export(*, slug: str) -> Organization:
 
 
 def _locked(org: Organization) -> Organization:
-    org = Organization.objects.select_for_update().filter(id=org.id).first()
-    if org is None or org.status not in (OrgStatus.ACTIVE, OrgStatus.SUSPENDED):
+    locked: Organization | None = Organization.objects.select_for_update().filter(id=org.id).first()
+    if locked is None or locked.status not in (OrgStatus.ACTIVE, OrgStatus.SUSPENDED):
         raise NotFound("No such organization.", code="org_not_found")
-    return org
+    return locked
 
 
 @transaction.atomic
-def org_suspend(*, org: Organization, actor_id, via: str = "api", reason: str = "") -> Organization:
+def org_suspend(*, org: Organization, actor_id: UUID | str | None, via: str = "api", reason: str = "") -> Organization:
     """Its hosts answer 403 org_suspended at once (the save invalidates the host cache)."""
     org = _locked(org)
     if org.status == OrgStatus.SUSPENDED:
@@ -381,7 +394,7 @@ def org_suspend(*, org: Organization, actor_id, via: str = "api", reason: str = 
 
 
 @transaction.atomic
-def org_resume(*, org: Organization, actor_id, via: str = "api") -> Organization:
+def org_resume(*, org: Organization, actor_id: UUID | str | None, via: str = "api") -> Organization:
     org = _locked(org)
     if org.status == OrgStatus.ACTIVE:
         return org
@@ -397,7 +410,7 @@ def org_resume(*, org: Organization, actor_id, via: str = "api") -> Organization
 
 
 @transaction.atomic
-def org_delete(*, org: Organization, actor_id, via: str = "api") -> Organization:
+def org_delete(*, org: Organization, actor_id: UUID | str | None, via: str = "api") -> Organization:
     """Tombstone: status deleted, domains removed (hosts stop answering at once), slug
     freed (kept in `deleted_slug`); the schema is dropped after the retention period."""
     org = _locked(org)
@@ -429,7 +442,7 @@ def org_delete(*, org: Organization, actor_id, via: str = "api") -> Organization
 def org_rename(
     *,
     org: Organization,
-    actor_id,
+    actor_id: UUID | str | None,
     slug: str | None = None,
     name: str | None = None,
     via: str = "api",
@@ -439,7 +452,7 @@ def org_rename(
     if slug is None and name is None:
         raise InvalidInput("Give a new slug or name.", loc=["body"])
     org = _locked(org)
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if slug is not None and slug != org.slug:
         validate_slug(slug)
         _ensure_slug_free(slug, exclude_org_id=org.id)
@@ -470,7 +483,7 @@ def org_rename(
     return org
 
 
-def org_drop_schema(*, org: Organization, actor_id=None) -> bool:
+def org_drop_schema(*, org: Organization, actor_id: UUID | str | None = None) -> bool:
     """Drop a deleted organization's schema now (idempotent); False if not droppable."""
     with transaction.atomic():
         org = (
@@ -503,7 +516,7 @@ def org_drop_schema(*, org: Organization, actor_id=None) -> bool:
     return True
 
 
-def drop_expired_schemas(*, now=None, limit: int = 100) -> list[str]:
+def drop_expired_schemas(*, now: datetime | None = None, limit: int = 100) -> list[str]:
     """Drop the schemas of organizations deleted more than ORG_DELETE_RETENTION_DAYS ago."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.ORG_DELETE_RETENTION_DAYS)
@@ -553,12 +566,12 @@ def validate_custom_domain(domain: str) -> str:
 
 
 @transaction.atomic
-def domain_add(*, org: Organization, domain: str, actor_id, via: str = "admin") -> Domain:
+def domain_add(*, org: Organization, domain: str, actor_id: UUID | str | None, via: str = "admin") -> Domain:
     org = _locked(org)
     domain = validate_custom_domain(domain)
     if Domain.objects.filter(domain=domain).exists():
         raise Conflict("This domain is taken.", code="domain_taken")
-    created = Domain.objects.create(domain=domain, tenant=org, is_primary=False)
+    created: Domain = Domain.objects.create(domain=domain, tenant=org, is_primary=False)
     platform_event(
         actor_id=actor_id,
         action="org.domain_added",
@@ -569,7 +582,7 @@ def domain_add(*, org: Organization, domain: str, actor_id, via: str = "admin") 
 
 
 @transaction.atomic
-def domain_remove(*, domain: Domain, actor_id, via: str = "admin") -> None:
+def domain_remove(*, domain: Domain, actor_id: UUID | str | None, via: str = "admin") -> None:
     org = domain.tenant
     if org.slug and domain.domain == _host_for(org.slug):
         raise Conflict(
@@ -587,7 +600,7 @@ def domain_remove(*, domain: Domain, actor_id, via: str = "admin") -> None:
 
 @transaction.atomic
 def membership_add(
-    *, org: Organization, user: User, role: str, actor_id, via: str = "admin"
+    *, org: Organization, user: User, role: str, actor_id: UUID | str | None, via: str = "admin"
 ) -> Membership:
     """Through the one membership writer (shared_apps.orgs.services): organization
     lock, 409 `already_member`, the organization's audit event; plus the PlatformEvent."""
@@ -603,7 +616,7 @@ def membership_add(
 
 @transaction.atomic
 def membership_set_role(
-    *, membership: Membership, role: str, actor_id, via: str = "admin"
+    *, membership: Membership, role: str, actor_id: UUID | str | None, via: str = "admin"
 ) -> Membership:
     """Locked re-read (404 if gone), last-owner rule (409), one audit event in the
     organization and one PlatformEvent; nothing written when the role is unchanged."""
@@ -622,7 +635,7 @@ def membership_set_role(
 
 
 @transaction.atomic
-def membership_remove(*, membership: Membership, actor_id, via: str = "admin") -> None:
+def membership_remove(*, membership: Membership, actor_id: UUID | str | None, via: str = "admin") -> None:
     """Locked re-read (404 if already removed), last-owner rule (409), one audit
     event in the organization and one PlatformEvent."""
     removed = member_remove_as_operator(membership=membership, actor_id=actor_id, via=via)

@@ -2,6 +2,8 @@
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any, cast
+from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import password_validation
@@ -63,7 +65,8 @@ def user_signup(*, email: str, password: str, name: str, client_ip: str | None =
 
 
 def _issue(user: User, session: AuthSession) -> TokenPair:
-    refresh = RefreshToken.for_user(user)  # recorded as an outstanding token
+    # recorded as an outstanding token; ninja-jwt annotates the classmethod for_user as an instance method
+    refresh = cast(RefreshToken, RefreshToken.for_user(user))  # type: ignore[misc]
     refresh["sid"] = str(session.id)
     OutstandingToken.objects.filter(jti=refresh["jti"]).update(token=str(refresh))
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
@@ -110,7 +113,7 @@ def token_obtain(*, email: str, password: str, client_ip: str | None) -> TokenPa
     email = normalize_email(email)
     guard = LoginGuard(email=email, client_ip=client_ip)
     user = User.objects.filter(email=email).first()
-    if not password_matches(user, password) or not user.is_active:
+    if not password_matches(user, password) or user is None or not user.is_active:
         guard.failed()
         raise Unauthorized("Wrong email or password.", code="invalid_credentials")
     with transaction.atomic():
@@ -119,9 +122,9 @@ def token_obtain(*, email: str, password: str, client_ip: str | None) -> TokenPa
         return _issue(user, session)
 
 
-def _decode_refresh(raw: str) -> dict:
+def _decode_refresh(raw: str) -> dict[str, Any]:
     try:
-        payload = token_backend.decode(raw, verify=True)
+        payload: dict[str, Any] = token_backend.decode(raw, verify=True)
     except TokenBackendError:
         raise Unauthorized("Refresh token is invalid or expired.", code="token_invalid") from None
     if payload.get("token_type") != "refresh" or not payload.get("jti") or not payload.get("sid"):
@@ -129,7 +132,7 @@ def _decode_refresh(raw: str) -> dict:
     return payload
 
 
-def _blacklist(payload: dict, raw: str) -> None:
+def _blacklist(payload: dict[str, Any], raw: str) -> None:
     outstanding, _ = OutstandingToken.objects.get_or_create(
         jti=payload["jti"],
         defaults={"token": raw, "expires_at": datetime_from_epoch(payload["exp"]), "user_id": payload.get("user_id")},
@@ -160,7 +163,8 @@ def token_refresh(*, raw: str) -> TokenPair:
             session_revoke(session=session, reason="refresh_reuse")
             reused = True
         else:
-            user = User.objects.filter(id=payload.get("user_id"), is_active=True).first()
+            user_id: Any = payload.get("user_id")  # None matches no user
+            user = User.objects.filter(id=user_id, is_active=True).first()
             if user is None:
                 raise Unauthorized("Refresh token is invalid or expired.", code="token_invalid")
             _blacklist(payload, raw)
@@ -181,7 +185,7 @@ def logout(*, user_id: str, raw_refresh: str) -> None:
 
 
 @transaction.atomic
-def user_deactivate(*, user: User, actor_id=None) -> None:
+def user_deactivate(*, user: User, actor_id: UUID | str | None = None) -> None:
     """Deactivated users' tokens stop working at once (the auth cache is invalidated),
     and the pending invites they made, in every organization they belong to,
     are revoked (`invite.revoked`, reason `inviter_inactive`), all in this

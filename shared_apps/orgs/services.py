@@ -23,6 +23,8 @@ transaction:
 """
 
 from dataclasses import replace
+from typing import Any
+from uuid import UUID
 
 from django.db import transaction
 from django_tenants.utils import schema_context
@@ -35,8 +37,8 @@ from shared_apps.orgs.models import Membership, Organization, Role
 
 
 @transaction.atomic
-def org_update(*, actor: Actor, org_id, name: str) -> Organization:
-    org = Organization.objects.select_for_update().get(id=org_id)
+def org_update(*, actor: Actor, org_id: UUID | str, name: str) -> Organization:
+    org: Organization = Organization.objects.select_for_update().get(id=org_id)
     before = org.name
     org.name = name
     org.save(update_fields=["name"])
@@ -52,7 +54,7 @@ def _changed(detail: str = "The membership changed meanwhile; nothing was done."
     return Conflict(detail, code="membership_changed")
 
 
-def lock_org_memberships(org_id) -> None:
+def lock_org_memberships(org_id: UUID | str) -> None:
     """First lock of every membership change of organization `org_id` (see the module doc)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("membership changes must run inside a transaction")
@@ -64,7 +66,7 @@ def lock_org_memberships(org_id) -> None:
         raise NotFound("No such organization.")
 
 
-def _lock_members(org_id, user_ids) -> dict:
+def _lock_members(org_id: UUID | str, user_ids: list[UUID]) -> dict[UUID, Membership]:
     """The memberships of `user_ids` in `org_id`, locked in id order: {user_id: Membership}."""
     rows = (
         Membership.objects.select_for_update(of=("self",))
@@ -75,7 +77,7 @@ def _lock_members(org_id, user_ids) -> dict:
     return {m.user_id: m for m in rows}
 
 
-def member_role_locked(*, org_id, user_id) -> str | None:
+def member_role_locked(*, org_id: UUID | str, user_id: UUID) -> str | None:
     """`user_id`'s role in `org_id` read under the membership lock (None: not a member).
 
     For writes that only some roles may make (creating an invite): the role
@@ -86,7 +88,7 @@ def member_role_locked(*, org_id, user_id) -> str | None:
     return row.role if row else None
 
 
-def _locked_actor(actor: Actor, rows: dict) -> Actor:
+def _locked_actor(actor: Actor, rows: dict[UUID, Membership]) -> Actor:
     """The actor with the role of their locked membership row."""
     row = rows.get(actor.user_id)
     if row is None:
@@ -117,14 +119,14 @@ def ensure_owner_remains(membership: Membership, *, verb: str) -> None:
         raise Conflict(f"The last owner cannot be {verb}.", code="last_owner")
 
 
-def _revoke_invites_of(target: Membership, *, role: str | None, actor_id, reason: str) -> None:
+def _revoke_invites_of(target: Membership, *, role: str | None, actor_id: UUID | str | None, reason: str) -> None:
     """The pending invites `target` may no longer make are revoked (the invites app's receiver)."""
     membership_changed.send(
         sender=Membership, membership=target, role=role, actor_id=actor_id, reason=reason
     )
 
 
-def _set_role(target: Membership, role: str, *, actor_id, via: str | None = None) -> Membership:
+def _set_role(target: Membership, role: str, *, actor_id: UUID | str | None, via: str | None = None) -> Membership:
     """Locked, checked: write the role, its event, and revoke invites the new role may not make."""
     if target.role == role:
         return target
@@ -132,7 +134,7 @@ def _set_role(target: Membership, role: str, *, actor_id, via: str | None = None
     before = target.role
     target.role = role
     target.save(update_fields=["role"])
-    changes = {"role": {"from": before, "to": role}}
+    changes: dict[str, Any] = {"role": {"from": before, "to": role}}
     if via:
         changes["via"] = via
     record_org_event(actor_id=actor_id, action="member.role_changed", target=target, changes=changes)
@@ -140,7 +142,7 @@ def _set_role(target: Membership, role: str, *, actor_id, via: str | None = None
     return target
 
 
-def _remove(target: Membership, *, actor_id, via: str | None = None) -> None:
+def _remove(target: Membership, *, actor_id: UUID | str | None, via: str | None = None) -> None:
     """Locked, checked: delete the membership, its event, and revoke the member's pending invites."""
     ensure_owner_remains(target, verb="removed")
     left = actor_id == target.user_id
@@ -181,7 +183,7 @@ def member_remove(*, actor: Actor, membership: Membership) -> None:
     _remove(target, actor_id=actor.user_id)
 
 
-def member_add(*, org_id, user_id, role: str) -> Membership:
+def member_add(*, org_id: UUID | str, user_id: UUID | str, role: str) -> Membership:
     """A new membership (invite acceptance, operators); 409 `already_member`.
 
     Runs inside the caller's transaction, which writes the event
@@ -199,11 +201,12 @@ def member_add(*, org_id, user_id, role: str) -> Membership:
 
 
 def _org_of(membership: Membership) -> Organization:
-    return Organization.objects.get(id=membership.organization_id)
+    org: Organization = Organization.objects.get(id=membership.organization_id)
+    return org
 
 
 def member_add_as_operator(
-    *, org: Organization, user_id, role: str, actor_id, via: str
+    *, org: Organization, user_id: UUID | str, role: str, actor_id: UUID | str | None, via: str
 ) -> Membership:
     with schema_context(org.schema_name), transaction.atomic():
         membership = member_add(org_id=org.id, user_id=user_id, role=role)
@@ -226,7 +229,7 @@ def _locked_operator_target(org: Organization, membership: Membership) -> Member
 
 
 def member_set_role_as_operator(
-    *, membership: Membership, role: str, actor_id, via: str
+    *, membership: Membership, role: str, actor_id: UUID | str | None, via: str
 ) -> tuple[Membership, str]:
     """Operators may set any role; the last-owner rule holds. 404 if the membership
     is gone. Returns the membership and its role before the change."""
@@ -239,7 +242,7 @@ def member_set_role_as_operator(
         return _set_role(target, role, actor_id=actor_id, via=via), before
 
 
-def member_remove_as_operator(*, membership: Membership, actor_id, via: str) -> Membership:
+def member_remove_as_operator(*, membership: Membership, actor_id: UUID | str | None, via: str) -> Membership:
     """Returns the removed membership as it was under the lock. 404 if already gone."""
     org = _org_of(membership)
     with schema_context(org.schema_name), transaction.atomic():

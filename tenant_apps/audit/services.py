@@ -23,15 +23,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def snapshot(obj, fields: tuple[str, ...] | list[str]) -> dict:
+def snapshot(obj: object, fields: tuple[str, ...] | list[str]) -> dict[str, Any]:
     """The audited fields of `obj` as JSON-ready values (`list` -> `list_id`, ...)."""
-    out = {}
+    out: dict[str, Any] = {}
     for field in fields:
         out[field] = _jsonable(getattr(obj, field))
     return out
 
 
-def diff(before: dict, after: dict) -> dict:
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """{field: {"from": old, "to": new}} for the fields that changed."""
     return {
         key: {"from": before.get(key), "to": after.get(key)}
@@ -45,7 +45,7 @@ def audit_record(
     actor: Any,
     action: str,
     target: Any,
-    changes: dict | None = None,
+    changes: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Write the event for a mutation; must run inside that mutation's transaction.
 
@@ -76,10 +76,11 @@ def audit_record(
 
 def _actor_id(actor: Any) -> UUID | str | None:
     """An Actor's user id; a user id or None as given."""
-    return getattr(actor, "user_id", actor)
+    actor_id: UUID | str | None = getattr(actor, "user_id", actor)
+    return actor_id
 
 
-def event_payload(event: AuditEvent) -> dict:
+def event_payload(event: AuditEvent) -> dict[str, Any]:
     return {
         "id": str(event.id),
         "at": event.at.isoformat().replace("+00:00", "Z"),

@@ -12,6 +12,7 @@ transaction.
 """
 
 import uuid
+from typing import Any
 
 from django.db import models
 from django.utils import timezone
@@ -123,7 +124,7 @@ class Task(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Fixtures may give only the list; services always set both.
         if self.board_id is None and self.list_id is not None:
             self.board_id = TaskList.objects.values_list("board_id", flat=True).get(id=self.list_id)

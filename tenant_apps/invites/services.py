@@ -5,6 +5,7 @@ import hashlib
 import math
 import secrets
 from datetime import datetime, timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -56,7 +57,7 @@ def _duration(seconds: int) -> str:
     return f"{seconds // 3600} hours" if seconds % 3600 == 0 else f"{seconds} seconds"
 
 
-def check_invite_limits(*, org_id, email: str) -> None:
+def check_invite_limits(*, org_id: UUID | str, email: str) -> None:
     """Quotas on sending invites (429 with Retry-After), inside invite_create's transaction.
 
     Per address and organization, from this schema's invites table (so they
@@ -71,7 +72,7 @@ def check_invite_limits(*, org_id, email: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-            [INVITE_ADDRESS_LOCK_CLASS, f"{connection.schema_name}:{email}"],
+            [INVITE_ADDRESS_LOCK_CLASS, f"{connection.schema_name}:{email}"],  # type: ignore[attr-defined]  # django-tenants
         )
     now = timezone.now()  # after the lock: a concurrent invite to this address is visible now
     limit, window = settings.INVITE_EMAILS_PER_ADDRESS, settings.INVITE_EMAILS_WINDOW
@@ -95,7 +96,7 @@ def check_invite_limits(*, org_id, email: str) -> None:
 
 
 @transaction.atomic
-def invite_create(*, actor: Actor, org_id, email: str, role: str) -> Invite:
+def invite_create(*, actor: Actor, org_id: UUID | str, email: str, role: str) -> Invite:
     """A new pending invite; a pending invite for the same email is replaced (revoked).
     Rate-limited per address and per organization (check_invite_limits)."""
     check_invite_role(actor, role)
@@ -159,7 +160,7 @@ def invite_revoke(*, actor: Actor, invite: Invite) -> Invite:
     return invite
 
 
-def inviter_may_still_invite(invite: Invite, *, org_id) -> bool:
+def inviter_may_still_invite(invite: Invite, *, org_id: UUID | str) -> bool:
     """Does the invite's inviter still hold the right to make it (an active user,
     a member whose current role may invite that role)? Invites without a
     recorded inviter are not judged by it."""
@@ -219,7 +220,9 @@ def invite_accept(*, user: AuthUser, org: Organization, token: str) -> Membershi
     return membership
 
 
-def invites_revoke_for_inviter(*, inviter_id, inviter_role: str | None, actor_id, reason: str) -> list[Invite]:
+def invites_revoke_for_inviter(
+    *, inviter_id: UUID | str, inviter_role: str | None, actor_id: UUID | str | None, reason: str
+) -> list[Invite]:
     """Revoke the live pending invites made by `inviter_id` that `inviter_role`
     (None: no longer a member, or deactivated) may not make, each with its
     `invite.revoked` event carrying `reason` (inviter_removed, inviter_left,

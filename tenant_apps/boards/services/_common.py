@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
+from django.db.models import Model, QuerySet
 
 from platform_core.auth import Actor
 from platform_core.errors import Forbidden, InvalidInput, NotFound
@@ -26,7 +27,7 @@ class _Unset:
 UNSET: Any = _Unset()  # "not in the request": unchanged
 
 
-def given(**fields) -> dict:
+def given(**fields: Any) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not UNSET}
 
 
@@ -37,7 +38,9 @@ def ensure_member(actor: Actor, user_id: UUID | None) -> None:
         )
 
 
-def place(siblings, item, position: int | None, *, capacity: int | None = None, noun: str = ""):
+def place(
+    siblings: QuerySet[Any], item: Model, position: int | None, *, capacity: int | None = None, noun: str = ""
+) -> tuple[int, int]:
     """ranking.place; a full container (checked under the caller's lock on it,
     so concurrent creates cannot overshoot) is 403 quota_exceeded."""
     try:
@@ -49,7 +52,7 @@ def place(siblings, item, position: int | None, *, capacity: int | None = None, 
 
 
 def record(
-    actor: Actor, action: str, target: Any, changes: dict, *, boards: Iterable[UUID]
+    actor: Actor, action: str, target: Any, changes: dict[str, Any], *, boards: Iterable[UUID]
 ) -> AuditEvent:
     """The write's audit event (audit_record derives the target's type and id),
     then its side effects, scheduled after commit on every board in `boards`
@@ -59,12 +62,16 @@ def record(
     return event
 
 
-def record_created(actor: Actor, action: str, obj: Any, fields, *, boards: Iterable[UUID]) -> None:
+def record_created(
+    actor: Actor, action: str, obj: Any, fields: tuple[str, ...] | list[str], *, boards: Iterable[UUID]
+) -> None:
     """record() for a new object: its audited `fields` as the changes."""
     record(actor, action, obj, diff({}, snapshot(obj, fields)), boards=boards)
 
 
-def delete_recorded(actor: Actor, action: str, obj: Any, fields, *, boards: Iterable[UUID]) -> None:
+def delete_recorded(
+    actor: Actor, action: str, obj: Any, fields: tuple[str, ...] | list[str], *, boards: Iterable[UUID]
+) -> None:
     """record() the deletion of `obj` (its audited `fields` as they were), then delete it."""
     record(actor, action, obj, diff(snapshot(obj, fields), {}), boards=boards)
     obj.delete()

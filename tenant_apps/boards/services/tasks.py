@@ -1,6 +1,7 @@
 """Tasks: create, update, assign, complete, reopen, move, delete."""
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -73,7 +74,7 @@ def task_create(
     return task
 
 
-def _task_change(*, actor: Actor, task: Task, action: str, **fields) -> Task:
+def _task_change(*, actor: Actor, task: Task, action: str, **fields: Any) -> Task:
     """Set `fields` on the locked task; one event with the diff, none if nothing changed."""
     before = snapshot(task, TASK_FIELDS)
     changed = [name for name, value in fields.items() if getattr(task, name) != value]
