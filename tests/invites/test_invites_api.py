@@ -250,6 +250,39 @@ def test_accept_joins_the_organization(api, world):
     assert again.status_code == 410 and again.json()["code"] == "invite_accepted"
 
 
+def test_accept_records_member_added_through_the_one_membership_writer(api, world):
+    """Acceptance writes two events in the organization's log, in its request:
+    `member.added` (via "invite", like every other way in, from
+    shared_apps.orgs.services) and `invite.accepted`; the other organization's
+    log is untouched."""
+    from tenant_apps.audit.models import AuditEvent
+
+    email = unique_email("joiner")
+    created = invite(api, world.a, world.a.owner, email, "admin").json()
+    user = make_user(email)
+    with tenant_context(world.b.org):
+        b_before = AuditEvent.objects.count()
+
+    r = ApiClient(world.a.host, token=signed_in(user)).post(
+        "/invites/accept", {"token": token_of(created["id"])}, HTTP_X_REQUEST_ID="req-join-1"
+    )
+    assert r.status_code == 200, r.content
+    with tenant_context(world.a.org):
+        new = list(AuditEvent.objects.filter(request_id="req-join-1").order_by("at", "id"))
+    assert [(e.action, e.target_type, str(e.target_id)) for e in new] == [
+        ("member.added", "member", str(user.id)),
+        ("invite.accepted", "invite", created["id"]),
+    ]
+    assert new[0].actor_id == user.id
+    assert new[0].changes == {"role": {"from": None, "to": "admin"}, "via": "invite"}
+    with tenant_context(world.b.org):
+        assert AuditEvent.objects.count() == b_before
+        assert not AuditEvent.objects.filter(target_id=user.id).exists()
+    # the audit log (GET /audit) shows it to the organization's managers
+    listed = api(world.a, world.a.owner).get("/audit", {"action": "member.added"}).json()["items"]
+    assert [e["target_id"] for e in listed if e["target_id"] == str(user.id)] == [str(user.id)]
+
+
 def test_accept_with_another_email_is_403(api, world):
     from shared_apps.orgs.models import Membership
 
