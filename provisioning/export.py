@@ -48,6 +48,7 @@ from platform_core.schemas import Email, Name
 from provisioning.services import _org_materialize, platform_event
 from shared_apps.accounts.models import User, normalize_email
 from shared_apps.orgs.models import Domain, Membership, Organization, Role
+from shared_apps.orgs.services import members_import
 from tenant_apps.audit.services import audit_record
 from tenant_apps.boards.schemas import (
     BoardName,
@@ -613,13 +614,10 @@ def org_import(
         for source_user in missing:
             users[str(source_user["id"])] = _create_inactive_user(source_user)
         remap = {old: str(user.id) for old, user in users.items() if old != str(user.id)}
-        for m in archive["memberships"]:
-            Membership.objects.create(
-                organization=org,
-                user=users[str(m["user"]["id"])],
-                role=m["role"],
-                joined_at=m["joined_at"],
-            )
+        members_import(  # the one membership writer; `org.imported` below is their event
+            org_id=org.id,
+            rows=[(users[str(m["user"]["id"])].id, m["role"], m["joined_at"]) for m in archive["memberships"]],
+        )
         with schema_context(org.schema_name):
             counts = _load_tenant_rows(archive["tenant"]["models"], remap)
             # The import is a tenant write too: one summary event in the new

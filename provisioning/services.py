@@ -32,6 +32,7 @@ from django.db import (
 )
 from django.db.models import Q
 from django.utils import timezone
+from django_tenants.utils import schema_context
 
 from platform_core.context import current_request_id
 from platform_core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
@@ -48,9 +49,11 @@ from shared_apps.orgs.models import (
     new_schema_name,
 )
 from shared_apps.orgs.services import (
+    member_add,
     member_add_as_operator,
     member_remove_as_operator,
     member_set_role_as_operator,
+    members_drop_all,
 )
 from shared_apps.orgs.validation import validate_org_name, validate_slug
 
@@ -298,7 +301,12 @@ def org_provision(
     validate_org_name(name)
 
     def add_owner(org: Organization) -> dict[str, Any]:
-        Membership.objects.create(user=owner, organization=org, role=Role.OWNER)
+        # Through the one membership writer: its `member.added` event (via
+        # "provision") is the first entry of the new organization's audit log.
+        with schema_context(org.schema_name):
+            member_add(
+                org_id=org.id, user_id=owner.id, role=Role.OWNER, actor_id=actor_id or owner.id, via="provision"
+            )
         return {}
 
     def materialize() -> Organization:
@@ -499,9 +507,7 @@ def org_drop_schema(*, org: Organization, actor_id: UUID | str | None = None) ->
         # Never let TenantMixin.save() recreate the schema it finds missing.
         org.auto_create_schema = False
         org.save(update_fields=["schema_dropped_at"])
-        memberships = list(Membership.objects.filter(organization=org))
-        for membership in memberships:
-            membership.delete()  # the organization's data is gone; so are its members
+        memberships = members_drop_all(org_id=org.id)  # the organization's data is gone; so are its members
         platform_event(
             actor_id=actor_id,
             action="org.schema_dropped",

@@ -2,7 +2,9 @@
 
 Every membership change (add, change role, remove or leave) goes through the
 locked core below, whoever asks: organization hosts (the API), invite
-acceptance, operators (the API and the Django admin). Each change, in one
+acceptance, operators (the API and the Django admin), organization
+provisioning (the owner) and import (`members_import`). Nothing else writes
+Membership rows (tests/test_one_writer.py checks it). Each change, in one
 transaction:
 
 1. locks the organization row (`FOR NO KEY UPDATE`: it serializes the
@@ -22,7 +24,9 @@ transaction:
    whose receivers run inside this transaction.
 """
 
+from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -183,18 +187,80 @@ def member_remove(*, actor: Actor, membership: Membership) -> None:
     _remove(target, actor_id=actor.user_id)
 
 
-def member_add(*, org_id: UUID | str, user_id: UUID | str, role: str) -> Membership:
-    """A new membership (invite acceptance, operators); 409 `already_member`.
-
-    Runs inside the caller's transaction, which writes the event
-    (`invite.accepted`, or the operator's events).
-    """
+def _check_role(role: str) -> None:
     if role not in Role.values:
         raise InvalidInput("Unknown role.", loc=["role"])
+
+
+def member_add(
+    *, org_id: Any, user_id: Any, role: str, actor_id: Any, via: str, recorded_by_caller: bool = False
+) -> Membership:
+    """A new membership and its `member.added` event; 409 `already_member`.
+
+    Every path that adds a member calls this (invite acceptance, operators,
+    organization provisioning): under the organization's membership lock,
+    inside the caller's transaction, with the organization's schema active
+    (the event goes to its audit log through `org_event`). `via` says which
+    path added it (invite, api, admin, provision).
+
+    `recorded_by_caller=True`: the caller's own event records this membership
+    in the same transaction (invite acceptance: `invite.accepted`, with the
+    role; the contract has one audit event per organization-host mutation).
+    """
+    _check_role(role)
     lock_org_memberships(org_id)
     if Membership.objects.filter(organization_id=org_id, user_id=user_id).exists():
         raise Conflict("Already a member of this organization.", code="already_member")
-    return Membership.objects.create(organization_id=org_id, user_id=user_id, role=role)
+    membership = Membership.objects.create(organization_id=org_id, user_id=user_id, role=role)
+    if recorded_by_caller:
+        return membership
+    record_org_event(
+        actor_id=actor_id,
+        action="member.added",
+        target=membership,
+        changes={"role": {"from": None, "to": role}, "via": via},
+    )
+    return membership
+
+
+def members_import(*, org_id: Any, rows: Iterable[tuple[Any, str, datetime | str]]) -> list[Membership]:
+    """The memberships of an imported organization: (user_id, role, joined_at) rows.
+
+    One lock, no event per member: the import records one summary event
+    (`org.imported`, with the membership count) in the same transaction.
+    The organization is new, so nobody can already be a member of it; a
+    duplicate user in `rows` is a 409 `already_member`.
+    """
+    lock_org_memberships(org_id)
+    created: list[Membership] = []
+    seen: set[str] = set()
+    for user_id, role, joined_at in rows:
+        _check_role(role)
+        if str(user_id) in seen:
+            raise Conflict("A member appears twice in the archive.", code="already_member")
+        seen.add(str(user_id))
+        created.append(
+            Membership.objects.create(
+                organization_id=org_id, user_id=user_id, role=role, joined_at=joined_at
+            )
+        )
+    return created
+
+
+def members_drop_all(*, org_id: Any) -> list[Membership]:
+    """Delete every membership of `org_id`, whose schema was dropped (no audit log
+    left to write to: the caller records the platform event). Returns them."""
+    lock_org_memberships(org_id)
+    memberships = _lock_members_all(org_id)
+    for membership in memberships:
+        membership.delete()  # one by one: post_delete drops each member's cached access
+    return memberships
+
+
+def _lock_members_all(org_id: Any) -> list[Membership]:
+    return list(
+        Membership.objects.select_for_update(of=("self",)).filter(organization_id=org_id).order_by("id")
+    )
 
 
 # --- operators (API and admin; the connection is on the public schema) ------------------
@@ -209,14 +275,7 @@ def member_add_as_operator(
     *, org: Organization, user_id: UUID | str, role: str, actor_id: UUID | str | None, via: str
 ) -> Membership:
     with schema_context(org.schema_name), transaction.atomic():
-        membership = member_add(org_id=org.id, user_id=user_id, role=role)
-        record_org_event(
-            actor_id=actor_id,
-            action="member.added",
-            target=membership,
-            changes={"role": {"from": None, "to": role}, "via": via},
-        )
-        return membership
+        return member_add(org_id=org.id, user_id=user_id, role=role, actor_id=actor_id, via=via)
 
 
 def _locked_operator_target(org: Organization, membership: Membership) -> Membership:
@@ -233,8 +292,7 @@ def member_set_role_as_operator(
 ) -> tuple[Membership, str]:
     """Operators may set any role; the last-owner rule holds. 404 if the membership
     is gone. Returns the membership and its role before the change."""
-    if role not in Role.values:
-        raise InvalidInput("Unknown role.", loc=["role"])
+    _check_role(role)
     org = _org_of(membership)
     with schema_context(org.schema_name), transaction.atomic():
         target = _locked_operator_target(org, membership)

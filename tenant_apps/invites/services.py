@@ -185,7 +185,8 @@ def invite_accept(*, user: AuthUser, org: Organization, token: str) -> Membershi
     invites are revoked when that happens; this re-check covers the races);
     already a member 409 (the invite stays pending).
     Locks: the organization's membership lock first, then the invite (the order
-    every membership change uses).
+    every membership change uses). Two events: `member.added` (via "invite",
+    from the one membership writer) and `invite.accepted`.
     """
     digest = token_hash(token)
     if not Invite.objects.filter(token_hash=digest).exists():  # bad tokens take no lock
@@ -203,7 +204,11 @@ def invite_accept(*, user: AuthUser, org: Organization, token: str) -> Membershi
         raise Gone("This invite was revoked: its inviter can no longer make it.", code="invite_revoked")
     try:
         with transaction.atomic():
-            membership = member_add(org_id=org.id, user_id=user.id, role=invite.role)
+            # invite.accepted below records this membership (with its role): one event.
+            membership = member_add(
+                org_id=org.id, user_id=user.id, role=invite.role, actor_id=user.id, via="invite",
+                recorded_by_caller=True,
+            )
     except IntegrityError:  # joined concurrently
         raise Conflict("You are already a member of this organization.", code="already_member") from None
     except Conflict:

@@ -250,6 +250,37 @@ def test_accept_joins_the_organization(api, world):
     assert again.status_code == 410 and again.json()["code"] == "invite_accepted"
 
 
+def test_accept_writes_one_event_through_the_one_membership_writer(api, world):
+    """The membership comes from shared_apps.orgs.services.member_add (the one
+    writer); the request writes exactly one event, `invite.accepted`, which
+    carries the member and role (the contract: one event per mutation); the
+    other organization's log is untouched."""
+    from shared_apps.orgs.models import Membership
+    from tenant_apps.audit.models import AuditEvent
+
+    email = unique_email("joiner")
+    created = invite(api, world.a, world.a.owner, email, "admin").json()
+    user = make_user(email)
+    with tenant_context(world.b.org):
+        b_before = AuditEvent.objects.count()
+
+    r = ApiClient(world.a.host, token=signed_in(user)).post(
+        "/invites/accept", {"token": token_of(created["id"])}, HTTP_X_REQUEST_ID="req-join-1"
+    )
+    assert r.status_code == 200, r.content
+    assert Membership.objects.get(organization=world.a.org, user=user).role == "admin"
+    with tenant_context(world.a.org):
+        new = list(AuditEvent.objects.filter(request_id="req-join-1").order_by("at", "id"))
+    assert [(e.action, e.target_type, str(e.target_id)) for e in new] == [
+        ("invite.accepted", "invite", created["id"]),
+    ]
+    assert new[0].actor_id == user.id
+    assert new[0].changes["user_id"] == str(user.id) and new[0].changes["role"] == "admin"
+    with tenant_context(world.b.org):
+        assert AuditEvent.objects.count() == b_before
+        assert not AuditEvent.objects.filter(target_id=user.id).exists()
+
+
 def test_accept_with_another_email_is_403(api, world):
     from shared_apps.orgs.models import Membership
 

@@ -157,6 +157,30 @@ def test_provision_through_the_api(api, operator_api, world):
     )
 
 
+def test_provision_records_the_owner_in_the_new_orgs_audit_log(api, operator_api, world):
+    """The owner's membership comes from the one membership writer: the new
+    organization's log starts with its `member.added` (via "provision", by the
+    operator); no other organization's log gets it."""
+    from django_tenants.utils import tenant_context
+
+    from tenant_apps.audit.models import AuditEvent
+
+    with tenant_context(world.a.org):
+        a_before = AuditEvent.objects.count()
+    r = operator_api.post(
+        "/platform/orgs", {"owner_email": world.outsider.email, "name": "Logged", "slug": "logged-org"}
+    )
+    assert r.status_code == 201, r.content
+    items = api("logged-org.localhost", world.outsider).get("/audit").json()["items"]
+    assert [(e["action"], e["target_type"], e["target_id"]) for e in items] == [
+        ("member.added", "member", str(world.outsider.id))
+    ]
+    assert items[0]["changes"] == {"role": {"from": None, "to": "owner"}, "via": "provision"}
+    assert items[0]["actor_id"] == str(world.operator.id)
+    with tenant_context(world.a.org):
+        assert AuditEvent.objects.count() == a_before
+
+
 def test_unknown_slug_is_404(operator_api):
     for method, path, body in ROUTES[2:]:
         r = _call(operator_api, method, path.replace("acme", "no-such-org"), body)
