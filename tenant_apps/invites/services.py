@@ -185,8 +185,8 @@ def invite_accept(*, user: AuthUser, org: Organization, token: str) -> Membershi
     invites are revoked when that happens; this re-check covers the races);
     already a member 409 (the invite stays pending).
     Locks: the organization's membership lock first, then the invite (the order
-    every membership change uses). Two events: `member.added` (via "invite",
-    from the one membership writer) and `invite.accepted`.
+    every membership change uses). The membership comes from the one membership
+    writer (`member_add`); one event, `invite.accepted`, records it with its role.
     """
     digest = token_hash(token)
     if not Invite.objects.filter(token_hash=digest).exists():  # bad tokens take no lock
