@@ -49,3 +49,26 @@ def api(world):
         return ApiClient(world.host(host), token=world.token(user) if user else None)
 
     return make
+
+
+@pytest.fixture
+def granian(world):
+    """granian serving the app (proof.harness.Server) on the test database and
+    Redis, signing keys shared, so rows committed here are what it serves."""
+    from django.conf import settings
+    from django.db import connection
+
+    from proof.harness import Server, app_env
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = app_env(
+        url,
+        settings.REDIS_URL,
+        CACHE_REDIS_URL=settings.CACHE_REDIS_URL,
+        SECRET_KEY=settings.SECRET_KEY,
+        JWT_SIGNING_KEY=settings.NINJA_JWT["SIGNING_KEY"],
+    )
+    server = Server(env, workers=1).start()
+    yield server
+    server.stop()

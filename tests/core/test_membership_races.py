@@ -11,7 +11,6 @@ order. Organization B (globex) never sees any of it.
 import uuid
 
 import pytest
-from django.db import connection
 from django_tenants.utils import schema_context
 
 from tests.support import ApiClient, OrgWorld, add_member, make_user, race, unique_email
@@ -332,28 +331,6 @@ def test_operator_demotions_keep_the_last_owner(world, two_owner_org):
 
 
 # --- the same races against a real server (granian, its own processes) -------------------
-
-
-@pytest.fixture
-def granian(world):
-    """granian serving the app (proof.harness.Server) on the test database and
-    Redis, signing keys shared, so rows committed here are what it serves."""
-    from django.conf import settings
-
-    from proof.harness import Server, app_env
-
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = app_env(
-        url,
-        settings.REDIS_URL,
-        CACHE_REDIS_URL=settings.CACHE_REDIS_URL,
-        SECRET_KEY=settings.SECRET_KEY,
-        JWT_SIGNING_KEY=settings.NINJA_JWT["SIGNING_KEY"],
-    )
-    server = Server(env, workers=1).start()
-    yield server
-    server.stop()
 
 
 def test_real_server_role_change_races_leave_and_double_removal(world, granian):

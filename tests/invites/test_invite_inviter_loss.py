@@ -9,7 +9,6 @@ Organization B's invites are never touched.
 
 
 import pytest
-from django.db import connection
 from django_tenants.utils import tenant_context
 
 from tests.invites.helpers import invite, signed_in, token_of
@@ -290,28 +289,6 @@ def test_invite_creation_races_the_inviters_removal(world):
             assert row.revoke_reason == "inviter_removed"
             assert len(_revoked_events(a.org, row.id)) == 1
     print(f"outcomes (remove, create) over {ROUNDS} rounds:", outcomes)
-
-
-@pytest.fixture
-def granian(world):
-    """granian serving the app (proof.harness.Server) on the test database and
-    Redis, signing keys shared, so rows committed here are what it serves."""
-    from django.conf import settings
-
-    from proof.harness import Server, app_env
-
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = app_env(
-        url,
-        settings.REDIS_URL,
-        CACHE_REDIS_URL=settings.CACHE_REDIS_URL,
-        SECRET_KEY=settings.SECRET_KEY,
-        JWT_SIGNING_KEY=settings.NINJA_JWT["SIGNING_KEY"],
-    )
-    server = Server(env, workers=1).start()
-    yield server
-    server.stop()
 
 
 @pytest.mark.django_db(transaction=True)
