@@ -10,10 +10,14 @@ Users, sessions and roles are read through `platform_core.ports` (registered
 by `shared_apps.accounts` and `shared_apps.orgs`): this module imports no app.
 """
 
+import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, cast
 from uuid import UUID
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 from ninja_jwt.exceptions import TokenError
@@ -56,12 +60,28 @@ class Actor:
 
 
 def decode_access_token(raw: str) -> tuple[str, str]:
-    """(user id, session id) of a valid, unexpired access token; 401 otherwise."""
+    """(user id, session id) of a valid, unexpired access token; 401 otherwise.
+    A token's signature is checked once per process (an LRU of the tokens seen),
+    its expiry on every call."""
     try:
-        token = AccessToken(raw)
-        return str(UUID(str(token["user_id"]))), str(UUID(str(token["sid"])))
+        user_id, session_id, expires = _verified_claims(raw)
     except (TokenError, KeyError, ValueError, TypeError, AttributeError):
         raise Unauthorized("Token is invalid or expired.", code="token_invalid") from None
+    if expires <= time.time():
+        raise Unauthorized("Token is invalid or expired.", code="token_invalid")
+    return user_id, session_id
+
+
+@lru_cache(maxsize=10_000)  # only valid tokens are kept (an exception is not cached)
+def _verified_claims(raw: str) -> tuple[str, str, float]:
+    token = AccessToken(raw)
+    return str(UUID(str(token["user_id"]))), str(UUID(str(token["sid"]))), float(token["exp"])
+
+
+@receiver(setting_changed)
+def _signing_changed(*, setting: str, **kwargs: object) -> None:
+    if setting in ("NINJA_JWT", "SECRET_KEY"):
+        _verified_claims.cache_clear()
 
 
 def load_identity(user_id: str, session_id: str, org_id: str | None = None) -> tuple[AuthUser, str | None]:

@@ -7,6 +7,8 @@ Two layers:
 - The request-path cache (`platform` alias in Redis): host -> organization,
   (organization, user) -> role, user, session state. Keys name the
   organization explicitly; writes invalidate them at once (shared_apps.orgs.signals).
+  Each process also keeps them in memory, invalidated through Redis pub/sub
+  (platform_core.near_cache).
 
 Redis being down never fails a request: reads miss and fall back to
 PostgreSQL, writes are skipped, and the degradation is logged at most once
@@ -27,6 +29,8 @@ from django.core.signals import setting_changed
 from django.db import connection
 from django.db.models.query import QuerySet
 from django.dispatch import receiver
+
+from platform_core.near_cache import near_cache
 
 log = logging.getLogger("platform_core.cache")
 
@@ -79,19 +83,37 @@ def _flush_after_outage() -> None:
     (platform keys and cacheops), since invalidations may have been missed.
     Caches sit in their own Redis database, so queued jobs are untouched."""
     global _flush_pending
-    _platform()._cache.get_client(write=True).flushdb()
+    cache_clear_all()
     _flush_pending = False
     log.warning("redis reachable again; cache flushed after outage")
 
 
+def cache_clear_all() -> None:
+    """Empty the cache database and every process's near cache."""
+    client = _platform()._cache.get_client(write=True)
+    pipe = client.pipeline(transaction=False)
+    pipe.flushdb()
+    pipe.publish(near_cache.channel(), near_cache.message(None))
+    pipe.execute()
+    near_cache.clear()
+
+
 def cache_get_many(keys: list[str]) -> dict[str, Any]:
+    """The request-path entries of `keys` that are cached: from this process's
+    memory (platform_core.near_cache) when it holds them, else from Redis."""
+    found, epoch = near_cache.lookup(keys)
+    missing = [key for key in keys if key not in found] if found else keys
+    if not missing:
+        return found
     try:
         if _flush_pending:
             _flush_after_outage()
-        return _platform().get_many(keys)
+        fetched = _platform().get_many(missing)
     except Exception as exc:  # redis down or timing out
         _degraded("get", exc)
-        return {}
+        return found
+    near_cache.keep(fetched, epoch)
+    return found | fetched if found else fetched
 
 
 def cache_set(key: str, value: object, timeout: int = 300) -> None:
@@ -102,10 +124,17 @@ def cache_set(key: str, value: object, timeout: int = 300) -> None:
 
 
 def cache_delete_many(keys: list[str]) -> None:
+    """Delete `keys` from Redis and from every process's near cache: DEL and
+    PUBLISH in one round trip."""
     if not keys:
         return
+    near_cache.forget(keys)
     try:
-        _platform().delete_many(keys)
+        cache = _platform()
+        pipe = cache._cache.get_client(write=True).pipeline(transaction=False)
+        pipe.delete(*(cache.make_and_validate_key(key) for key in keys))
+        pipe.publish(near_cache.channel(), near_cache.message(keys))
+        pipe.execute()
     except Exception as exc:
         _degraded("delete", exc)
 

@@ -54,6 +54,13 @@ class PayloadTooLarge(AppError):
     status, code, detail = 413, "payload_too_large", "Request body is too large."
 
 
+class Misdirected(AppError):
+    """A live endpoint reached the WSGI API server directly: streams are served
+    by the ASGI live server, which the public port's proxy routes them to."""
+
+    status, code, detail = 421, "misdirected", "Live endpoints are served through the public port, not this server."
+
+
 class InvalidInput(AppError):
     """A 422 raised by business rules (same envelope as schema validation)."""
 
@@ -91,6 +98,7 @@ STATUS_CODES = {
     410: "gone",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    421: "misdirected",
     422: "validation_error",
     429: "rate_limited",
     500: "server_error",

@@ -48,12 +48,13 @@ import redis
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import close_old_connections, connection
 from django.http import HttpRequest, StreamingHttpResponse
 
 from platform_core.auth import Actor, AuthUser, MemberAuth, load_identity
 from platform_core.cache import board_detail_cache
-from platform_core.errors import AppError, Forbidden, NotFound, RateLimited
+from platform_core.errors import AppError, Forbidden, Misdirected, NotFound, RateLimited
 from platform_core.http import OrgRequest
 from platform_core.permissions import Action, authorize
 from platform_core.tenancy import resolve_host
@@ -304,6 +305,8 @@ def stream_response(request: OrgRequest, channel: str) -> StreamingHttpResponse:
     handler authenticated (and authorized), counted against the per-user cap
     and ended when their access ends. The handler (in the tenant app that
     owns the channel) checks the object first."""
+    if not isinstance(request, ASGIRequest):  # a WSGI thread cannot hold a stream open
+        raise Misdirected()
     grant = StreamGrant(
         host=request.tenant.domain_url,
         org_id=str(request.actor.org_id),

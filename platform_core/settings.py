@@ -124,6 +124,17 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "platform_core.middleware.ErrorEnvelopeMiddleware",
 ]
+# Organization hosts serve only the bearer-token JSON API: no sessions, CSRF,
+# Django auth, messages or frame options (platform_core.handlers picks the
+# stack by host; the root host, with the admin, keeps MIDDLEWARE).
+ORG_HOST_MIDDLEWARE = [
+    "platform_core.middleware.RequestContextMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "platform_core.middleware.BodySizeLimitMiddleware",
+    "platform_core.middleware.TenantMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "platform_core.middleware.ErrorEnvelopeMiddleware",
+]
 
 TEMPLATES = [
     {
@@ -151,7 +162,7 @@ def _database(url: str) -> dict[str, Any]:
     if parsed.scheme not in {"postgres", "postgresql"}:
         raise RuntimeError("DATABASE_URL must be a postgres:// URL")
     db: dict[str, Any] = {
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "platform_core.db_backend",  # django-tenants' backend, cheaper pool check
         "NAME": unquote(parsed.path.lstrip("/")),
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),
@@ -165,6 +176,9 @@ def _database(url: str) -> dict[str, Any]:
         # Under ASGI every request runs in a new thread: without a pool each
         # request opens a connection. max_lifetime bounds a backend's catalog
         # cache across thousands of tenant schemas (docs/OPERATIONS.md).
+        # The pool checks a connection on checkout only when its socket says
+        # something happened (platform_core.db_backend), not with a query each time.
+        db["CONN_HEALTH_CHECKS"] = False
         db["OPTIONS"]["pool"] = {
             "min_size": env_int("DB_POOL_MIN", 2),
             "max_size": env_int("DB_POOL_MAX", 20),
@@ -251,6 +265,11 @@ CACHEOPS = {
 CACHEOPS_ENABLED = env_bool("CACHEOPS_ENABLED", True)
 # Pre-rendered responses (the board detail): platform_core.cache.VersionedCache.
 RESPONSE_CACHE_ENABLED = env_bool("RESPONSE_CACHE_ENABLED", True)
+# Request-path entries (hosts, users, sessions, roles) kept in each process's
+# memory, invalidated through Redis pub/sub (platform_core.near_cache).
+NEAR_CACHE_ENABLED = env_bool("NEAR_CACHE_ENABLED", True)
+NEAR_CACHE_TTL = float(env("NEAR_CACHE_TTL", "60"))
+NEAR_CACHE_MAX_ENTRIES = env_int("NEAR_CACHE_MAX_ENTRIES", 20_000)
 
 # --- Auth -----------------------------------------------------------------------
 

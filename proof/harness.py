@@ -260,11 +260,18 @@ def manage(*args: str, env: dict, timeout: float = 300) -> subprocess.CompletedP
     return out
 
 
-class Server:
-    """granian serving platform_core.asgi (as ops/run does) on a free loopback port."""
+# granian's threads per WSGI worker (ops/run's API_THREADS).
+WSGI_THREADS = {"wsgi": ["--blocking-threads", "4"], "asgi": []}
 
-    def __init__(self, env: dict, workers: int = 1, log_path: Path | None = None):
-        self.env, self.workers = env, workers
+
+class Server:
+    """granian on a free loopback port, as ops/run starts it: `interface="wsgi"`
+    serves the API (platform_core.wsgi), `"asgi"` the live endpoints (and every
+    other route too: platform_core.asgi)."""
+
+    def __init__(self, env: dict, workers: int = 1, log_path: Path | None = None, interface: str = "wsgi"):
+        assert interface in ("wsgi", "asgi")
+        self.env, self.workers, self.interface = env, workers, interface
         self.port = free_port()
         self._own_log = log_path is None  # a temporary log, removed by stop()
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="taskhub-proof-server-", suffix=".log")[1])
@@ -277,8 +284,9 @@ class Server:
     def start(self, timeout: float = 60) -> Server:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(Path(PY).parent / "granian"), "--interface", "asgi", "--host", "127.0.0.1", "--port",
-             str(self.port), "--workers", str(self.workers), "platform_core.asgi:application"],
+            [str(Path(PY).parent / "granian"), "--interface", self.interface, "--host", "127.0.0.1", "--port",
+             str(self.port), "--workers", str(self.workers), *WSGI_THREADS[self.interface],
+             f"platform_core.{self.interface}:application"],
             cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -21,12 +21,15 @@ def django_db_setup(django_db_setup, django_db_blocker):  # noqa: F811 - extends
 
 @pytest.fixture(autouse=True)
 def _fresh_redis():
-    """Each test starts with an empty cache, queues and rate-limit counters."""
+    """Each test starts with an empty cache (every process's near cache too),
+    queues and rate-limit counters."""
     import redis
     from django.conf import settings
 
+    from platform_core.cache import cache_clear_all
+
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
-    redis.Redis.from_url(settings.CACHE_REDIS_URL).flushdb()
+    cache_clear_all()
     yield
 
 

@@ -11,9 +11,16 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.test.client import ClientHandler
+
+from platform_core.handlers import OrgHostStack, serves_root_host
 
 API = "/api/v1"
 PASSWORD = "correct-horse-battery-staple"
+
+
+class OrgHostClientHandler(OrgHostStack, ClientHandler):
+    """The test client's handler with settings.ORG_HOST_MIDDLEWARE (platform_core.handlers)."""
 
 
 class ApiClient:
@@ -21,6 +28,8 @@ class ApiClient:
         self.host = host
         self.token = token
         self.client = Client(HTTP_HOST=host, raise_request_exception=False)
+        if not serves_root_host(host):  # organization hosts: their own middleware, as served
+            self.client.handler = OrgHostClientHandler(enforce_csrf_checks=False)
 
     def _headers(self, extra: dict | None) -> dict:
         headers = {}
