@@ -13,7 +13,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 # then fails to start with "Address already in use".
 PG_PORT="${PG_PORT:-25432}"
 REDIS_PORT="${REDIS_PORT:-25379}"
-PORT="${PORT:-8000}"
+PORT="${PORT:-8000}"          # the public port (nginx)
+API_PORT="${API_PORT:-$((PORT + 1))}"   # granian, WSGI: the API (loopback only)
+LIVE_PORT="${LIVE_PORT:-$((PORT + 2))}" # granian, ASGI: live endpoints (loopback only)
 BASE_DOMAIN="${BASE_DOMAIN:-localhost}"
 DATA_DIR="${DATA_DIR:-$ROOT/.data}"
 VENV="${VENV:-$ROOT/.venv}"
@@ -65,13 +67,37 @@ _python_has_venv() {
     command -v "$PYTHON" >/dev/null 2>&1 && "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1
 }
 
-# Install PostgreSQL, Redis and python3-venv if missing (apt-get or Homebrew).
+# nginx, the public port's reverse proxy (Debian keeps it in /usr/sbin).
+find_nginx() {
+    if [ -n "${NGINX:-}" ] && [ -x "$NGINX" ]; then echo "$NGINX"; return 0; fi
+    command -v nginx 2>/dev/null && return 0
+    local p
+    for p in /usr/sbin/nginx /opt/homebrew/bin/nginx /usr/local/bin/nginx; do
+        [ -x "$p" ] && echo "$p" && return 0
+    done
+    return 0
+}
+
+# The proxy's configuration (ops/nginx.conf.template) in $1, for the public
+# PORT on BIND_HOST in front of API_PORT and LIVE_PORT.
+render_proxy_conf() {
+    local dir="$1"
+    mkdir -p "$dir"
+    sed -e "s|@RUN_DIR@|$dir|g" -e "s|@BIND@|$BIND_HOST|g" -e "s|@PORT@|$PORT|g" \
+        -e "s|@API_PORT@|$API_PORT|g" -e "s|@LIVE_PORT@|$LIVE_PORT|g" \
+        -e "s|@MAX_BODY@|${MAX_REQUEST_BYTES:-1048576}|g" -e "s|@CONN_PER_CLIENT@|${CONN_PER_CLIENT:-256}|g" \
+        "$ROOT/ops/nginx.conf.template" >"$dir/nginx.conf"
+    echo "$dir/nginx.conf"
+}
+
+# Install PostgreSQL, Redis, nginx and python3-venv if missing (apt-get or Homebrew).
 ensure_system_packages() {
     local missing=()
     [ -n "$(find_pg_bindir)" ] || missing+=(postgres)
     command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 || missing+=(redis)
     # The venv module is only needed when the venv does not exist yet.
     if [ ! -x "$VENV/bin/python" ] && ! _python_has_venv; then missing+=(python); fi
+    [ -n "$(find_nginx)" ] || missing+=(nginx)
     [ ${#missing[@]} -eq 0 ] && return 0
 
     log "missing system packages for: ${missing[*]}"
@@ -83,6 +109,7 @@ ensure_system_packages() {
                 postgres) pkgs+=(postgresql@16) ;;
                 redis) pkgs+=(redis) ;;
                 python) pkgs+=(python@3.11) ;;
+                nginx) pkgs+=(nginx) ;;
             esac
         done
         brew install "${pkgs[@]}"
@@ -93,6 +120,7 @@ ensure_system_packages() {
                 postgres) pkgs+=(postgresql postgresql-client) ;;
                 redis) pkgs+=(redis-server redis-tools) ;;
                 python) pkgs+=(python3 python3-venv) ;;
+                nginx) pkgs+=(nginx) ;;
             esac
         done
         if ! is_root; then
@@ -100,12 +128,23 @@ ensure_system_packages() {
             sudo="sudo"
         fi
         log "apt-get install ${pkgs[*]}"
+        # Packages only: no system service started on the standard ports
+        # (policy-rc.d refuses every start while this runs; ours run on our ports).
+        local policy=/usr/sbin/policy-rc.d own_policy=0
+        if [ ! -e "$policy" ]; then
+            printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod 755 "$policy" && own_policy=1
+        fi
         $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q
-        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}"
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${pkgs[@]}" || {
+            [ "$own_policy" = 1 ] && $sudo rm -f "$policy"
+            die "apt-get install failed"
+        }
+        [ "$own_policy" = 1 ] && $sudo rm -f "$policy"
     else
         die "please install: ${missing[*]} (PostgreSQL server, redis-server, Python 3.11 with venv)"
     fi
 
+    [ -n "$(find_nginx)" ] || die "nginx still not found (set NGINX)"
     [ -n "$(find_pg_bindir)" ] || die "PostgreSQL binaries still not found (set PG_BINDIR)"
     command -v redis-server >/dev/null 2>&1 || die "redis-server still not found"
 }

@@ -334,6 +334,79 @@ class Server:
             self.log_path.unlink(missing_ok=True)
 
 
+def find_nginx() -> str | None:
+    """nginx as ops/lib.sh finds it (Debian keeps it in /usr/sbin)."""
+    for candidate in (os.environ.get("NGINX"), shutil.which("nginx"), "/usr/sbin/nginx",
+                      "/opt/homebrew/bin/nginx", "/usr/local/bin/nginx"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+class Site:
+    """The public port as ops/run serves it: nginx (ops/nginx.conf.template) in
+    front of granian WSGI (the API) and granian ASGI (live endpoints)."""
+
+    def __init__(self, env: dict, workers: int = 1):
+        env = {**env, "TRUSTED_PROXY_HEADER": "X-Real-IP", "TRUSTED_PROXIES": "127.0.0.1/32"}
+        self.api = Server(env, workers=workers, interface="wsgi")
+        self.live = Server(env, workers=1, interface="asgi")
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="taskhub-proof-nginx-"))
+        self.max_body = int(env.get("MAX_REQUEST_BYTES", 1024 * 1024))
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60) -> Site:
+        nginx = find_nginx()
+        if nginx is None:
+            raise RuntimeError("nginx not found (ops/lib.sh installs it)")
+        self.api.start(timeout)
+        self.live.start(timeout)
+        fields = {"RUN_DIR": str(self.dir), "BIND": "127.0.0.1", "PORT": str(self.port),
+                  "API_PORT": str(self.api.port), "LIVE_PORT": str(self.live.port),
+                  "MAX_BODY": str(self.max_body), "CONN_PER_CLIENT": "256"}
+        conf = (ROOT / "ops" / "nginx.conf.template").read_text()
+        for name, value in fields.items():
+            conf = conf.replace(f"@{name}@", value)
+        (self.dir / "nginx.conf").write_text(conf)
+        self.proc = subprocess.Popen(
+            [nginx, "-c", str(self.dir / "nginx.conf"), "-p", str(self.dir), "-e", str(self.dir / "error.log")],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                log = (self.dir / "error.log").read_text(errors="replace") if (self.dir / "error.log").exists() else ""
+                self.stop()
+                raise RuntimeError(f"nginx exited:\n{log}")
+            try:
+                req = urllib.request.Request(f"{self.url}/healthz", headers={"Host": BASE_DOMAIN})
+                with urllib.request.urlopen(req, timeout=2) as resp:
+                    if resp.status == 200:
+                        return self
+            except (OSError, urllib.error.URLError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"nginx did not answer on {self.port} in {timeout} s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        self.api.stop()
+        self.live.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 @dataclass
 class Smtp:
     """An SMTP sink (aiosmtpd) on a free loopback port; `messages` holds (rcpt, raw bytes)."""
