@@ -7,6 +7,8 @@ Two layers:
 - The request-path cache (`platform` alias in Redis): host -> organization,
   (organization, user) -> role, user, session state. Keys name the
   organization explicitly; writes invalidate them at once (shared_apps.orgs.signals).
+- Rendered responses (`VersionedCache`, same alias): pre-rendered, gzipped
+  bodies per schema behind versions that writers bump after commit.
 
 Redis being down never fails a request: reads miss and fall back to
 PostgreSQL, writes are skipped, and the degradation is logged at most once
