@@ -187,11 +187,18 @@ class VersionedCache:
     variant at once. Redis down: a miss, never an error.
 
     Versions never repeat, even when Redis loses them (a flush after an
-    outage, an eviction): a missing version starts at the current time in
-    microseconds (`SET NX`), which is past every version handed out before
-    (those started earlier and grow by one per write). So a version can also
-    serve as an HTTP validator (ETag) without a reset ever matching an old one.
+    outage, an eviction, expiry): a missing version starts at the current
+    time in microseconds (`SET NX`), which is past every version handed out
+    before (those started earlier and grow by one per write). So a version
+    can also serve as an HTTP validator (ETag) without a reset ever matching
+    an old one, and version keys may expire: a version created by a read
+    lives PROVISIONAL_SECONDS (a request for an id that does not exist leaves
+    nothing behind for long), and storing an entry extends it to
+    VERSION_SECONDS, longer than any entry lives.
     """
+
+    PROVISIONAL_SECONDS = 60
+    VERSION_SECONDS = 2 * 24 * 3600
 
     def __init__(self, namespace: str, timeout: int = 24 * 3600) -> None:
         self.namespace = namespace
@@ -213,7 +220,7 @@ class VersionedCache:
             found = cache.get_many([version_key, entry_key])
             version = found.get(version_key)
             if version is None:  # never bumped, or lost: start past every earlier version
-                cache.add(version_key, _fresh_version(), None)
+                cache.add(version_key, _fresh_version(), self.PROVISIONAL_SECONDS)
                 version = cache.get(version_key)
                 if version is None:
                     return None, None
@@ -228,8 +235,10 @@ class VersionedCache:
     def set(self, schema: str, obj_id: object, version: int | None, value: object, variant: str = "body") -> None:
         if version is None:
             return
+        cache = _platform()
         try:
-            _platform().set(self._entry_key(schema, obj_id, variant), (version, value), self.timeout)
+            cache.set(self._entry_key(schema, obj_id, variant), (version, value), self.timeout)
+            cache.touch(self._version_key(schema, obj_id), self.VERSION_SECONDS)
         except Exception as exc:
             _degraded("set", exc)
 
@@ -243,18 +252,18 @@ class VersionedCache:
         try:
             keys = [cache.make_and_validate_key(self._version_key(schema, obj_id)) for obj_id in obj_ids]
             pipe = cache._cache.get_client(keys[0], write=True).pipeline(transaction=True)
-            self.bump_commands(pipe, keys)
+            self.bump_commands(pipe, keys, self.VERSION_SECONDS)
             pipe.execute()
         except Exception as exc:
             _degraded("delete", exc)
 
     @staticmethod
-    def bump_commands(pipe: Any, full_keys: list[str]) -> None:
+    def bump_commands(pipe: Any, full_keys: list[str], ttl: int) -> None:
         """The bump's commands for full (prefixed) version keys, queued on `pipe`
         (for callers that send other commands in the same round trip)."""
         fresh = _fresh_version()
         for key in full_keys:
-            pipe.set(key, fresh, nx=True)
+            pipe.set(key, fresh, nx=True, ex=ttl)
             pipe.incr(key)
 
 

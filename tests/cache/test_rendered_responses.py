@@ -182,3 +182,19 @@ def test_response_cache_off_serves_plain_without_tag(api, world, settings):
         r = owner.get(path, params, **GZIP)
         assert r.status_code == 200 and "ETag" not in r and "Content-Encoding" not in r
         json.loads(r.content)
+
+
+def test_reads_of_missing_boards_leave_no_lasting_keys(api, world):
+    """A version created by a read lives a minute unless something is stored
+    under it: requests for ids that do not exist cannot fill Redis."""
+    owner = api(world.a, world.a.owner)
+    board, _ = _board(owner, lists=0)
+    missing = "00000000-0000-4000-8000-000000000000"
+    assert owner.get(f"/boards/{missing}").status_code == 404
+    owner.get(f"/boards/{board['id']}")
+    client = redis.Redis.from_url(settings.CACHE_REDIS_URL)
+    ttls = {key.decode(): client.ttl(key) for key in client.scan_iter("*board_detail*:v")}
+    schema = world.a.org.schema_name
+    missing_ttl = next(ttl for key, ttl in ttls.items() if f"{schema}:board_detail:{missing}:v" in key)
+    kept_ttl = next(ttl for key, ttl in ttls.items() if f"{schema}:board_detail:{board['id']}:v" in key)
+    assert 0 < missing_ttl <= 60 < kept_ttl
