@@ -9,6 +9,8 @@ Two layers:
   organization explicitly; writes invalidate them at once (shared_apps.orgs.signals).
   Each process also keeps them in memory, invalidated through Redis pub/sub
   (platform_core.near_cache).
+- Rendered responses (`VersionedCache`, same alias): pre-rendered, gzipped
+  bodies per schema behind versions that writers bump after commit.
 
 Redis being down never fails a request: reads miss and fall back to
 PostgreSQL, writes are skipped, and the degradation is logged at most once
@@ -204,58 +206,104 @@ def invalidate_rows(objs: Iterable[object]) -> None:
 class VersionedCache:
     """Rendered responses per object, keyed by schema: `{schema}:{namespace}:{id}:...`.
 
-    An entry is stored with the object's version at the time its data was
-    read; writers bump the version after commit. One MGET reads both, and an
-    entry whose version is not the current one is a miss: a reader that raced
-    a write stores its copy under a retired version, so a stale copy is never
-    served. Redis down: a miss, never an error.
+    An object has one version (`...:{id}:v`) and any number of rendered
+    entries (`...:{id}:{variant}`: the board detail, the pages of GET /tasks
+    on that board...), each stored with the version current when its data was
+    read; writers bump the version after commit. One MGET reads the version
+    and an entry, and an entry whose version is not the current one is a
+    miss: a reader that raced a write stores its copy under a retired
+    version, so a stale copy is never served, and one bump retires every
+    variant at once. Redis down: a miss, never an error.
+
+    Versions never repeat, even when Redis loses them (a flush after an
+    outage, an eviction, expiry): a missing version starts at the current
+    time in microseconds (`SET NX`), which is past every version handed out
+    before (those started earlier and grow by one per write). So a version
+    can also serve as an HTTP validator (ETag) without a reset ever matching
+    an old one, and version keys may expire: a version created by a read
+    lives PROVISIONAL_SECONDS (a request for an id that does not exist leaves
+    nothing behind for long), and storing an entry extends it to
+    VERSION_SECONDS, longer than any entry lives.
     """
+
+    PROVISIONAL_SECONDS = 60
+    VERSION_SECONDS = 2 * 24 * 3600
 
     def __init__(self, namespace: str, timeout: int = 24 * 3600) -> None:
         self.namespace = namespace
         self.timeout = timeout
 
-    def _keys(self, schema: str, obj_id: object) -> tuple[str, str]:
-        base = f"{schema}:{self.namespace}:{obj_id}"
-        return f"{base}:v", f"{base}:body"
+    def _version_key(self, schema: str, obj_id: object) -> str:
+        return f"{schema}:{self.namespace}:{obj_id}:v"
 
-    def get(self, schema: str, obj_id: object) -> tuple[int | None, bytes | None]:
-        """(version, cached bytes or None); version None means: do not store."""
+    def _entry_key(self, schema: str, obj_id: object, variant: str) -> str:
+        return f"{schema}:{self.namespace}:{obj_id}:{variant}"
+
+    def get(self, schema: str, obj_id: object, variant: str = "body") -> tuple[int | None, Any]:
+        """(version, cached value or None); version None means: do not store."""
         if not settings.RESPONSE_CACHE_ENABLED:
             return None, None
-        version_key, body_key = self._keys(schema, obj_id)
+        version_key, entry_key = self._version_key(schema, obj_id), self._entry_key(schema, obj_id, variant)
+        cache = _platform()
         try:
-            found = _platform().get_many([version_key, body_key])
+            found = cache.get_many([version_key, entry_key])
+            version = found.get(version_key)
+            if version is None:  # never bumped, or lost: start past every earlier version
+                cache.add(version_key, _fresh_version(), self.PROVISIONAL_SECONDS)
+                version = cache.get(version_key)
+                if version is None:
+                    return None, None
         except Exception as exc:
             _degraded("get", exc)
             return None, None
-        version = found.get(version_key, 0)
-        entry = found.get(body_key)
+        entry = found.get(entry_key)
         if entry is not None and entry[0] == version:
-            return version, entry[1]
-        return version, None
+            return int(version), entry[1]
+        return int(version), None
 
-    def set(self, schema: str, obj_id: object, version: int | None, body: bytes) -> None:
+    def set(self, schema: str, obj_id: object, version: int | None, value: object, variant: str = "body") -> None:
         if version is None:
             return
+        cache = _platform()
         try:
-            _platform().set(self._keys(schema, obj_id)[1], (version, body), self.timeout)
+            cache.set(self._entry_key(schema, obj_id, variant), (version, value), self.timeout)
+            cache.touch(self._version_key(schema, obj_id), self.VERSION_SECONDS)
         except Exception as exc:
             _degraded("set", exc)
 
-    def bump(self, schema: str, obj_id: object) -> None:
-        """Redis INCR: atomic, and creates the version at 1 when there is none
-        (Django's cache.incr refuses a missing key, and a get-then-set would
-        let two concurrent bumps count once)."""
+    def bump(self, schema: str, *obj_ids: object) -> None:
+        """Retire every entry of each of `obj_ids`: one MULTI of `SET NX <now>`
+        + `INCR` per object (a missing version starts past every earlier one;
+        INCR is atomic, so two concurrent bumps never count once)."""
+        if not obj_ids:
+            return
         cache = _platform()
-        key = cache.make_and_validate_key(self._keys(schema, obj_id)[0])
         try:
-            cache._cache.get_client(key, write=True).incr(key)
+            keys = [cache.make_and_validate_key(self._version_key(schema, obj_id)) for obj_id in obj_ids]
+            pipe = cache._cache.get_client(keys[0], write=True).pipeline(transaction=True)
+            self.bump_commands(pipe, keys, self.VERSION_SECONDS)
+            pipe.execute()
         except Exception as exc:
             _degraded("delete", exc)
 
+    @staticmethod
+    def bump_commands(pipe: Any, full_keys: list[str], ttl: int) -> None:
+        """The bump's commands for full (prefixed) version keys, queued on `pipe`
+        (for callers that send other commands in the same round trip)."""
+        fresh = _fresh_version()
+        for key in full_keys:
+            pipe.set(key, fresh, nx=True, ex=ttl)
+            pipe.incr(key)
+
+
+def _fresh_version() -> int:
+    return time.time_ns() // 1000
+
 
 board_detail_cache = VersionedCache("board_detail")
+# GET /tasks pages that name no board are retired by any board write of the
+# organization: they hang on this one object of board_detail_cache.
+ALL_BOARDS = "*"
 
 
 # --- closing cacheops' read/invalidate race ---------------------------------------

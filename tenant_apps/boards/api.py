@@ -7,13 +7,13 @@ permission matrix, call one service or selector.
 
 from uuid import UUID
 
-from django.http import HttpResponse
 from ninja import Query, Router, Status
 
 from platform_core.auth import member_auth
 from platform_core.http import OrgRequest
 from platform_core.pagination import Page, PageQuery
 from platform_core.permissions import Action, authorize, requires
+from platform_core.rendered import rendered_response
 from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
 from tenant_apps.boards import selectors, services
 from tenant_apps.boards.schemas import (
@@ -39,6 +39,7 @@ from tenant_apps.boards.selectors import access_board, access_comment, access_li
 router = Router(tags=["boards"], auth=member_auth)
 
 ERRORS_WRITE = {**ERRORS_OBJECT, 409: ErrorOut}
+JSON_UTF8 = "application/json; charset=utf-8"  # what Ninja's renderer sends
 
 
 # --- boards -----------------------------------------------------------------------
@@ -59,8 +60,11 @@ def board_create(request: OrgRequest, payload: BoardCreateIn):
 @router.get("/boards/{board_id}", response={200: BoardDetailOut, **ERRORS_OBJECT})
 @requires(Action.BOARD_READ)
 def board_detail(request: OrgRequest, board_id: UUID):
-    """The board with its lists and their tasks, in order (served pre-rendered when warm)."""
-    return HttpResponse(selectors.board_detail_json(request.actor, board_id), content_type="application/json")
+    """The board with its lists and their tasks, in order. Served pre-rendered
+    when warm, gzipped if the client accepts it, with an ETag (304 for a
+    matching If-None-Match)."""
+    rendered = selectors.board_detail_rendered(request.actor, board_id)
+    return rendered_response(request, rendered, content_type="application/json")
 
 
 @router.patch("/boards/{board_id}", response={200: BoardOut, **ERRORS_OBJECT})
@@ -121,9 +125,8 @@ def task_list(request: OrgRequest, filters: Query[TaskFilters], page: Query[Page
     criteria = filters.dict()
     if criteria["assignee_id"] == "me":
         criteria["assignee_id"] = request.actor.user_id
-    return selectors.tasks_page(
-        actor=request.actor, **criteria, limit=page.limit, cursor=page.cursor
-    )
+    rendered = selectors.tasks_page(actor=request.actor, **criteria, limit=page.limit, cursor=page.cursor)
+    return rendered_response(request, rendered, content_type=JSON_UTF8)
 
 
 @router.post("/tasks", response={201: TaskOut, **ERRORS_OBJECT})

@@ -166,6 +166,9 @@ class TaskFilters(InputSchema):
 
 
 # --- board detail ---------------------------------------------------------------------
+# The API serves the board detail from plain data (selectors.board_detail) with
+# exactly the bytes these schemas give from ORM objects; they document the
+# response and are the oracle of tests/boards/test_rendering.py.
 
 
 class BoardListOut(Schema):
@@ -185,7 +188,7 @@ class BoardListOut(Schema):
 
     @staticmethod
     def resolve_tasks(obj) -> list:
-        return obj.ordered_tasks  # selectors.board_detail
+        return obj.ordered_tasks  # a TaskList with `ordered_tasks` (the ORM rendering; see selectors.board_detail)
 
 
 class BoardDetailOut(BoardOut):
@@ -193,7 +196,7 @@ class BoardDetailOut(BoardOut):
 
     @staticmethod
     def resolve_lists(obj) -> list:
-        return obj.ordered_lists  # selectors.board_detail
+        return obj.ordered_lists  # a Board with `ordered_lists` (the ORM rendering; see selectors.board_detail)
 
 
 # --- comments -------------------------------------------------------------------------

@@ -7,12 +7,21 @@ here). Permission checks stay in the handlers (`authorize`), which need the
 object the helper returns.
 
 Every query has a fixed cost whatever the number of rows: `position` is a
-correlated subquery in the same SELECT; board detail is three queries and
+correlated subquery in the same SELECT; board detail is two queries and
 holds at most BOARD_DETAIL_TASKS_PER_LIST tasks per list.
+
+The hot reads (board detail, GET /tasks) build plain data from SQL rows (ids
+and timestamps rendered as text by PostgreSQL, no model instances, no
+pydantic) and are served pre-rendered, gzipped, from a versioned cache
+(`*_rendered`/`tasks_page`, platform_core.rendered), byte for byte the JSON the
+output schemas would render.
 """
 
+import hashlib
+import json
 from collections import defaultdict
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -20,24 +29,25 @@ from django.db import connection
 from django.db.models import (
     Case,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    TextField,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
-from ninja.renderers import JSONRenderer
+from django.db.models.functions import Cast, Coalesce
 
 from platform_core.auth import Actor
-from platform_core.cache import board_detail_cache
+from platform_core.cache import ALL_BOARDS, VersionedCache, board_detail_cache
 from platform_core.errors import NotFound
-from platform_core.pagination import PageResult, encode_cursor, paginate
+from platform_core.pagination import PageResult, cursor_filter, encode_cursor, paginate
+from platform_core.rendered import Rendered, gzip_body, render_json, weak_etag
 from tenant_apps.boards import ranking
 from tenant_apps.boards.models import PRIORITY_RANK, Board, Comment, Task, TaskList
-from tenant_apps.boards.schemas import BoardDetailOut
 
 # Tasks without a due date sort after every dated one in `ordering=due_at`.
 FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
@@ -111,61 +121,138 @@ def boards_page(*, limit: int, cursor: str | None) -> PageResult:
     return paginate(Board.objects.all(), ordering=("created_at", "id"), limit=limit, cursor=cursor)
 
 
-def board_detail(actor: Actor, board_id: UUID) -> Board:
-    """The board with `board.ordered_lists`, each with `ordered_tasks`, positions set.
+def board_detail(actor: Actor, board_id: UUID) -> dict[str, Any]:
+    """The board detail as the API renders it (BoardDetailOut), as plain data:
+    dicts of str, int and None, built from SQL rows without model instances.
 
     Bounded: each list carries at most BOARD_DETAIL_TASKS_PER_LIST tasks (its
     first ones), its `task_count`, and `tasks_next_cursor`, a GET /tasks cursor
     (ordering `position`) after the last included task when some were left
     out (None otherwise).
 
-    Three queries whatever the size, an empty board included: the board, its
-    lists with their task counts, and the first tasks of each list (a LATERAL
-    join reading at most the limit per list from the (list, rank) index). They
-    bypass the ORM cache: the rendered detail (board_detail_json) is this
-    read's cache, and it must be built from the database, never from a
-    query-cache entry a racing reader may have left stale.
+    Two queries whatever the size, an empty board included: the board with its
+    lists and their task counts, and the first tasks of each list (a LATERAL
+    join reading at most the limit per list from the (list, rank) index).
+    PostgreSQL renders ids and timestamps as text (`_ts` finishes the
+    timestamps), so Python only arranges strings. They bypass the ORM cache:
+    the rendered detail (board_detail_rendered) is this read's cache, and it
+    must be built from the database, never from a query-cache entry a racing
+    reader may have left stale.
     """
     per_list = settings.BOARD_DETAIL_TASKS_PER_LIST
-    # (`nocache` is cacheops', unknown to django-stubs.)
-    board: Board | None = Board.objects.nocache().filter(id=board_id).first()  # type: ignore[attr-defined]
-    if board is None:
-        raise NotFound("No such board.")
-    task_count = SubqueryCount(Task.objects.filter(list_id=OuterRef("id")).order_by().values("pk"))
-    board.ordered_lists = list(
-        TaskList.objects.nocache()  # type: ignore[attr-defined]
-        .filter(board_id=board.id)
-        .annotate(task_count=task_count)
-        .order_by("rank")
-    )
-    tasks_by_list: dict[UUID, list[Task]] = defaultdict(list)
-    for task in Task.objects.raw(_FIRST_TASKS_SQL, [per_list, board.id]):
-        tasks_by_list[task.list_id].append(task)
-    for list_position, task_list in enumerate(board.ordered_lists):
-        task_list.position = list_position  # type: ignore[attr-defined]  # as annotated elsewhere
-        task_list.ordered_tasks = tasks_by_list.get(task_list.id, [])
-        for task_position, task in enumerate(task_list.ordered_tasks):
-            task.position = task_position  # type: ignore[attr-defined]
-        task_list.tasks_next_cursor = None
-        if task_list.task_count > len(task_list.ordered_tasks):
-            last = task_list.ordered_tasks[-1] if task_list.ordered_tasks else None
+    with connection.cursor() as cursor:
+        cursor.execute(_BOARD_SQL, [board_id])
+        rows = cursor.fetchall()
+        if not rows:
+            raise NotFound("No such board.")
+        tasks_by_list: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+        if rows[0][5] is not None:  # the board has lists
+            cursor.execute(_FIRST_TASKS_SQL, [per_list, board_id])
+            for row in cursor.fetchall():
+                tasks_by_list[row[2]].append(row)
+    board_id_text, name, description, created_at, updated_at = rows[0][:5]
+    lists = []
+    for list_position, (list_id, list_name, list_rank, task_count) in enumerate(
+        row[5:] for row in rows if row[5] is not None
+    ):
+        task_rows = tasks_by_list.get(list_id, [])
+        next_cursor = None
+        if task_count > len(task_rows):
             # The keys of TASK_ORDERINGS["position"] for the last included task
             # (none included: a limit of 0, the cursor starts before the list).
-            values = (
-                [board.id, task_list.rank, task_list.id, last.rank, last.id]
-                if last
-                else [board.id, task_list.rank, task_list.id, ranking.LOW - 1, _NIL_UUID]
-            )
-            task_list.tasks_next_cursor = encode_cursor(values, TASK_ORDERINGS["position"])
-    return board
+            last = (task_rows[-1][13], UUID(task_rows[-1][0])) if task_rows else (ranking.LOW - 1, _NIL_UUID)
+            values = [board_id, list_rank, UUID(list_id), *last]
+            next_cursor = encode_cursor(values, TASK_ORDERINGS["position"])
+        lists.append(
+            {
+                "id": list_id,
+                "name": list_name,
+                "position": list_position,
+                "tasks": [_task_data(row, position) for position, row in enumerate(task_rows)],
+                "task_count": task_count,
+                "tasks_next_cursor": next_cursor,
+            }
+        )
+    return {
+        "id": board_id_text,
+        "name": name,
+        "description": description,
+        "created_at": _ts(created_at),
+        "updated_at": _ts(updated_at),
+        "lists": lists,
+    }
 
 
+def _ts(value: str | None) -> str | None:
+    """A UTC timestamp as PostgreSQL writes it (`(t AT TIME ZONE 'UTC')::text`,
+    ISO DateStyle: `2026-01-02 03:04:05[.fraction, trailing zeros trimmed]`)
+    the way the API renders datetimes (Django's JSON encoder: ISO 8601,
+    milliseconds truncated and only when there is a fraction, `Z`)."""
+    if value is None:
+        return None
+    if len(value) == 19:
+        return f"{value[:10]}T{value[11:]}Z"
+    return f"{value[:10]}T{value[11:19]}.{value[20:23]:0<3}Z"
+
+
+def _task_data(row: tuple[Any, ...], position: int) -> dict[str, Any]:
+    """TaskOut as plain data, from a row of `_TASK_COLUMNS` (then position)."""
+    return {
+        "id": row[0],
+        "board_id": row[1],
+        "list_id": row[2],
+        "title": row[3],
+        "description": row[4],
+        "status": row[5],
+        "priority": row[6],
+        "assignee_id": row[7],
+        "created_by": row[8],
+        "due_at": _ts(row[9]),
+        "position": position,
+        "completed_at": _ts(row[10]),
+        "created_at": _ts(row[11]),
+        "updated_at": _ts(row[12]),
+    }
+
+
+def _utc_text(column: str) -> str:
+    return f"({column} AT TIME ZONE 'UTC')::text"
+
+
+_BOARD_TABLE = Board._meta.db_table
 _TASK_TABLE = Task._meta.db_table
 _LIST_TABLE = TaskList._meta.db_table
+# A task's columns in TaskOut's order (position is computed), ids and
+# timestamps as text; then its rank (for the cursor).
+_TASK_COLUMNS = ", ".join(
+    [
+        "t.id::text",
+        "t.board_id::text",
+        "t.list_id::text",
+        "t.title",
+        "t.description",
+        "t.status",
+        "t.priority",
+        "t.assignee_id::text",
+        "t.created_by::text",
+        *(_utc_text(f"t.{name}") for name in ("due_at", "completed_at", "created_at", "updated_at")),
+        "t.rank",
+    ]
+)
+# The board, then one row per list (in order) with its task count; an empty
+# board is one row with NULL list columns.
+_BOARD_SQL = f"""
+    SELECT b.id::text, b.name, b.description, {_utc_text("b.created_at")}, {_utc_text("b.updated_at")},
+           l.id::text, l.name, l.rank,
+           (SELECT count(*) FROM "{_TASK_TABLE}" c WHERE c.list_id = l.id)
+    FROM "{_BOARD_TABLE}" b LEFT JOIN "{_LIST_TABLE}" l ON l.board_id = b.id
+    WHERE b.id = %s
+    ORDER BY l.rank
+"""
 # The first N tasks of every list of a board, in (list, rank) order: per list an
 # index range scan on the unique (list_id, rank) index, stopped after N rows.
 _FIRST_TASKS_SQL = f"""
-    SELECT t.* FROM "{_LIST_TABLE}" l
+    SELECT {_TASK_COLUMNS} FROM "{_LIST_TABLE}" l
     CROSS JOIN LATERAL (
         SELECT * FROM "{_TASK_TABLE}" tt WHERE tt.list_id = l.id ORDER BY tt.rank LIMIT %s
     ) t
@@ -173,22 +260,33 @@ _FIRST_TASKS_SQL = f"""
     ORDER BY t.list_id, t.rank
 """
 _NIL_UUID = UUID(int=0)
+# Part of every cached entry's key and ETag: bump it when the rendering changes,
+# so copies rendered by an older release are never served.
+RENDER_REVISION = "r1"
+
+
+def board_detail_rendered(actor: Actor, board_id: UUID) -> Rendered:
+    """The rendered board detail, from the response cache when warm (one Redis
+    MGET, no SQL): its gzip body and ETag (platform_core.rendered). Writes to
+    the board retire the cached copy after commit
+    (tenant_apps.boards.effects.boards_changed)."""
+    schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
+    version, cached = board_detail_cache.get(schema, board_id, RENDER_REVISION)
+    etag = weak_etag(version, f"{board_id}.{RENDER_REVISION}")
+    if cached is not None:
+        return Rendered(etag=etag, gzip=cached)
+    body = render_json(board_detail(actor, board_id))
+    if version is None:  # the response cache is off: nothing to compress for
+        return Rendered(etag=None, plain=body)
+    compressed = gzip_body(body)
+    if not connection.in_atomic_block:  # never cache what an open transaction sees
+        board_detail_cache.set(schema, board_id, version, compressed, RENDER_REVISION)
+    return Rendered(etag=etag, gzip=compressed, plain=body)
 
 
 def board_detail_json(actor: Actor, board_id: UUID) -> bytes:
-    """The board detail as the API renders it, from the rendered-response cache
-    when warm (no SQL, no model instances, no validation). Writes to the board
-    retire the cached copy after commit (tenant_apps.boards.effects.boards_changed)."""
-    schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
-    version, body = board_detail_cache.get(schema, board_id)
-    if body is None:
-        board = board_detail(actor, board_id)
-        data = BoardDetailOut.from_orm(board).model_dump()
-        # The renderer never reads its request argument.
-        body = JSONRenderer().render(None, data, response_status=200).encode()  # type: ignore[arg-type]
-        if not connection.in_atomic_block:  # never cache what an open transaction sees
-            board_detail_cache.set(schema, board_id, version, body)
-    return body
+    """The board detail's JSON body (plain), cached as board_detail_rendered."""
+    return board_detail_rendered(actor, board_id).json()
 
 
 # --- tasks ----------------------------------------------------------------------------
@@ -202,27 +300,18 @@ TASK_ORDERINGS: dict[str, tuple[str, ...]] = {
 }
 
 
-def tasks_page(
+def _tasks_queryset(
     *,
-    actor: Actor,
-    board_id: UUID | None = None,
-    list_id: UUID | None = None,
-    assignee_id: UUID | None = None,
-    status: str | None = None,
-    priority: str | None = None,
-    due_before: datetime | None = None,
-    due_after: datetime | None = None,
-    q: str | None = None,
-    ordering: str = "position",
-    limit: int,
-    cursor: str | None,
-) -> PageResult:
-    """Tasks matching every given filter, one query.
-
-    `due_after` is inclusive and `due_before` exclusive (`[due_after, due_before)`);
-    tasks without a due date match neither. `q` is a case-insensitive substring
-    of the title or the description.
-    """
+    board_id: UUID | None,
+    list_id: UUID | None,
+    assignee_id: UUID | None,
+    status: str | None,
+    priority: str | None,
+    due_before: datetime | None,
+    due_after: datetime | None,
+    q: str | None,
+    ordering: str,
+) -> QuerySet[Task]:
     queryset = tasks_with_position()
     if board_id:
         queryset = queryset.filter(board_id=board_id)
@@ -252,7 +341,124 @@ def tasks_page(
                 output_field=IntegerField(),
             )
         )
-    return paginate(queryset, ordering=TASK_ORDERINGS[ordering], limit=limit, cursor=cursor)
+    return queryset
+
+
+class _UtcText(Func):
+    """A timestamp column as UTC text (`_ts` finishes it)."""
+
+    template = "((%(expressions)s) AT TIME ZONE 'UTC')::text"
+    output_field = TextField()
+
+
+# Ids and timestamps as text, for `_task_data`'s rows.
+_TASK_TEXT_COLUMNS: dict[str, Func] = {
+    "out_id": Cast("id", TextField()),
+    "out_board_id": Cast("board_id", TextField()),
+    "out_list_id": Cast("list_id", TextField()),
+    "out_assignee_id": Cast("assignee_id", TextField()),
+    "out_created_by": Cast("created_by", TextField()),
+    "out_due_at": _UtcText("due_at"),
+    "out_completed_at": _UtcText("completed_at"),
+    "out_created_at": _UtcText("created_at"),
+    "out_updated_at": _UtcText("updated_at"),
+}
+# A row of `_task_data` (TaskOut's order), then `position`.
+_TASK_VALUES = (
+    "out_id",
+    "out_board_id",
+    "out_list_id",
+    "title",
+    "description",
+    "status",
+    "priority",
+    "out_assignee_id",
+    "out_created_by",
+    "out_due_at",
+    "out_completed_at",
+    "out_created_at",
+    "out_updated_at",
+    "position",
+)
+
+
+def tasks_page_data(
+    *,
+    actor: Actor,
+    board_id: UUID | None = None,
+    list_id: UUID | None = None,
+    assignee_id: UUID | None = None,
+    status: str | None = None,
+    priority: str | None = None,
+    due_before: datetime | None = None,
+    due_after: datetime | None = None,
+    q: str | None = None,
+    ordering: str = "position",
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    """Tasks matching every given filter, one query, as the API renders
+    `Page[TaskOut]` in plain data (no model instances).
+
+    `due_after` is inclusive and `due_before` exclusive (`[due_after, due_before)`);
+    tasks without a due date match neither. `q` is a case-insensitive substring
+    of the title or the description. Read past the ORM cache: the rendered page
+    (tasks_page) is this read's cache.
+    """
+    queryset = _tasks_queryset(
+        board_id=board_id,
+        list_id=list_id,
+        assignee_id=assignee_id,
+        status=status,
+        priority=priority,
+        due_before=due_before,
+        due_after=due_after,
+        q=q,
+        ordering=ordering,
+    )
+    keys = TASK_ORDERINGS[ordering]
+    if cursor:
+        queryset = cursor_filter(queryset, keys, cursor)
+    rows = list(
+        queryset.nocache()  # type: ignore[attr-defined]  # cacheops'
+        .annotate(**_TASK_TEXT_COLUMNS)
+        .order_by(*keys)
+        .values_list(*_TASK_VALUES, *(key.lstrip("-") for key in keys))[: limit + 1]
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor(list(rows[-1][14:]), keys)
+    return {"items": [_task_data(row, row[13]) for row in rows], "next_cursor": next_cursor}
+
+
+# Rendered pages of GET /tasks hang on the version of their board (board_id
+# given) or on the organization-wide one; kept 15 minutes (free-text queries
+# make many variants).
+_task_pages = VersionedCache(board_detail_cache.namespace, timeout=15 * 60)
+
+
+def tasks_page(*, actor: Actor, limit: int, cursor: str | None, **filters: Any) -> Rendered:
+    """The rendered GET /tasks page for `filters` (tasks_page_data's), from the
+    response cache when warm (one Redis MGET, no SQL). A page with `board_id`
+    is retired by any write to that board, any other page by any board write
+    of the organization (tenant_apps.boards.effects.boards_changed)."""
+    schema = connection.schema_name  # type: ignore[attr-defined]  # django-tenants' connection
+    scope = filters.get("board_id") or ALL_BOARDS
+    query = json.dumps([sorted(filters.items()), limit, cursor], default=str)
+    digest = hashlib.sha256(query.encode()).hexdigest()[:32]
+    variant = f"tasks.{RENDER_REVISION}.{digest}"
+    version, cached = _task_pages.get(schema, scope, variant)
+    etag = weak_etag(version, digest)
+    if cached is not None:
+        return Rendered(etag=etag, gzip=cached)
+    body = render_json(tasks_page_data(actor=actor, limit=limit, cursor=cursor, **filters))
+    if version is None:
+        return Rendered(etag=None, plain=body)
+    compressed = gzip_body(body)
+    if not connection.in_atomic_block:
+        _task_pages.set(schema, scope, version, compressed, variant)
+    return Rendered(etag=etag, gzip=compressed, plain=body)
 
 
 # --- comments -------------------------------------------------------------------------

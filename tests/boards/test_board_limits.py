@@ -95,10 +95,10 @@ class TestBoardDetailBounded:
         )
         assert page.json()["items"][0]["title"] == "task 010"
 
-    def test_cost_is_three_queries(self, api, world, long_board, django_assert_num_queries):
+    def test_cost_is_two_queries(self, api, world, long_board, django_assert_num_queries):
         client = api(world.a, world.a.member)
         client.get(f"/boards/{long_board.board.id}")  # warms host, user, session, role
-        with django_assert_num_queries(SEARCH_PATH + 3):  # board, lists with counts, first tasks
+        with django_assert_num_queries(SEARCH_PATH + 2):  # board with lists and counts, first tasks
             r = client.get(f"/boards/{long_board.board.id}")
         assert sum(len(lst["tasks"]) for lst in r.json()["lists"]) == 102
 
