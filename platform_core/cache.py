@@ -71,6 +71,18 @@ def _caches_changed(*, setting: str, **kwargs: object) -> None:
         _platform_cache = None
 
 
+def redis_pipeline() -> Any:
+    """A pipeline (no MULTI) on this process's cache Redis client: several
+    commands, one round trip."""
+    return _platform()._cache.get_client(write=True).pipeline(transaction=False)
+
+
+def degraded(op: str, exc: Exception) -> None:
+    """Note a failed cache operation: logged at most once per interval, and the
+    cache is flushed once Redis answers again (an invalidation may be lost)."""
+    _degraded(op, exc)
+
+
 def _degraded(op: str, exc: Exception) -> None:
     global _last_warning, _flush_pending
     _flush_pending = True
@@ -285,6 +297,13 @@ class VersionedCache:
             pipe.execute()
         except Exception as exc:
             _degraded("delete", exc)
+
+    def queue_bump(self, pipe: Any, schema: str, *obj_ids: object) -> None:
+        """`bump`'s commands for `obj_ids`, queued on `pipe` (for callers that
+        send other commands in the same round trip)."""
+        cache = _platform()
+        keys = [cache.make_and_validate_key(self._version_key(schema, obj_id)) for obj_id in obj_ids]
+        self.bump_commands(pipe, keys, self.VERSION_SECONDS)
 
     @staticmethod
     def bump_commands(pipe: Any, full_keys: list[str], ttl: int) -> None:

@@ -1,9 +1,9 @@
 """Live board updates: server-sent events fed by Redis pub/sub, and the
 revocation signal that ends a stream when its access ends.
 
-Publishing: the services schedule `board_changed` on commit for every board
+Publishing: the services schedule `boards_changed` on commit with every board
 a write touches (tenant_apps.boards.effects.boards_changed; it retires the
-rendered board detail, then publishes),
+rendered reads, then publishes, in one round trip),
 so subscribers only ever see committed changes, and a rolled-back change
 publishes nothing.
 
@@ -39,7 +39,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from uuid import UUID
@@ -53,7 +53,8 @@ from django.db import close_old_connections, connection
 from django.http import HttpRequest, StreamingHttpResponse
 
 from platform_core.auth import Actor, AuthUser, MemberAuth, load_identity
-from platform_core.cache import board_detail_cache
+from platform_core.cache import ALL_BOARDS, board_detail_cache, redis_pipeline
+from platform_core.cache import degraded as cache_degraded
 from platform_core.errors import AppError, Forbidden, Misdirected, NotFound, RateLimited
 from platform_core.http import OrgRequest
 from platform_core.permissions import Action, authorize
@@ -81,17 +82,25 @@ def _client() -> redis.Redis:
     return _redis
 
 
-def board_changed(schema_name: str, board_id: object, payload: dict[str, Any]) -> None:
-    """After commit of a board-scoped change: retire the board's rendered
-    detail (platform_core.cache.board_detail_cache), then tell subscribers."""
-    board_detail_cache.bump(schema_name, board_id)
-    publish_board_event(schema_name, board_id, payload)
-
-
-def publish_board_event(schema_name: str, board_id: object, payload: dict[str, Any]) -> None:
-    """Called after commit. Live delivery is best effort: Redis down loses the
-    live push, never the change (clients re-read the board on reconnect)."""
-    _publish(board_channel(schema_name, board_id), payload)
+def boards_changed(schema_name: str, board_ids: Sequence[object], payload: dict[str, Any]) -> None:
+    """After commit of a change to `board_ids`: retire the organization's
+    rendered task pages and each board's rendered reads, then tell each board's
+    subscribers. One round trip: the version bumps and the PUBLISHes go down
+    one pipeline on the process's cache client (Redis pub/sub is server-wide,
+    so subscribers on REDIS_URL hear it: both URLs name one Redis server).
+    Redis down: the cache is flushed once it is back, and the live push is
+    lost (clients re-read the board on reconnect), never the change."""
+    message = json.dumps(payload, default=str)
+    try:
+        pipe = redis_pipeline()
+        # The bumps first: a subscriber told of the change may re-read at once.
+        board_detail_cache.queue_bump(pipe, schema_name, ALL_BOARDS, *board_ids)
+        for board_id in board_ids:
+            pipe.publish(board_channel(schema_name, board_id), message)
+        pipe.execute()
+    except Exception as exc:
+        cache_degraded("delete", exc)
+        log.warning("live message not published (%s)", exc.__class__.__name__)
 
 
 def publish_revocation(*, user_id: object = None, session_id: object = None, org_id: object = None) -> None:

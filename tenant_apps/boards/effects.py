@@ -13,17 +13,15 @@ from uuid import UUID
 
 from django.db import transaction
 
-from platform_core.cache import ALL_BOARDS, board_detail_cache
-from platform_core.live import board_changed
+from platform_core import live
 from tenant_apps.audit.models import AuditEvent
 from tenant_apps.audit.services import event_payload
 
 
 def boards_changed(schema: str, board_ids: Iterable[UUID], event: AuditEvent) -> None:
-    """After commit: retire the rendered detail of each of `board_ids` in
-    `schema` and publish `event` (its JSON payload, as of now) to their streams."""
+    """After commit: retire the organization's rendered task pages and the
+    rendered reads of each of `board_ids` in `schema`, and publish `event` (its
+    JSON payload, as of now) to their streams (platform_core.live.boards_changed)."""
     payload = event_payload(event)
-    # First: a subscriber told of the change may re-read any page at once.
-    transaction.on_commit(partial(board_detail_cache.bump, schema, ALL_BOARDS))
-    for board_id in dict.fromkeys(board_ids):  # each board once, in order
-        transaction.on_commit(partial(board_changed, schema, board_id, payload))
+    boards = list(dict.fromkeys(board_ids))  # each board once, in order
+    transaction.on_commit(partial(live.boards_changed, schema, boards, payload))
