@@ -35,4 +35,5 @@ RUN useradd --system --create-home --uid 10001 app \
 USER app
 
 EXPOSE 8000
-CMD ["sh", "-c", "python manage.py setup_platform && exec granian --interface asgi --host 0.0.0.0 --port \"$PORT\" --workers \"${WEB_WORKERS:-2}\" platform_core.asgi:application"]
+# The API process (docker-compose.yml also runs the live server, the proxy, the worker and the scheduler).
+CMD ["sh", "-c", "python manage.py setup_platform && exec granian --interface wsgi --host 0.0.0.0 --port \"$PORT\" --workers \"${WEB_WORKERS:-2}\" --blocking-threads \"${API_THREADS:-4}\" platform_core.wsgi:application"]

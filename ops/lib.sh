@@ -84,7 +84,7 @@ render_proxy_conf() {
     local dir="$1"
     mkdir -p "$dir"
     sed -e "s|@RUN_DIR@|$dir|g" -e "s|@BIND@|$BIND_HOST|g" -e "s|@PORT@|$PORT|g" \
-        -e "s|@API_PORT@|$API_PORT|g" -e "s|@LIVE_PORT@|$LIVE_PORT|g" \
+        -e "s|@API_ADDR@|127.0.0.1:$API_PORT|g" -e "s|@LIVE_ADDR@|127.0.0.1:$LIVE_PORT|g" \
         -e "s|@MAX_BODY@|${MAX_REQUEST_BYTES:-1048576}|g" -e "s|@CONN_PER_CLIENT@|${CONN_PER_CLIENT:-256}|g" \
         "$ROOT/ops/nginx.conf.template" >"$dir/nginx.conf"
     echo "$dir/nginx.conf"

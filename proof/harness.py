@@ -367,7 +367,7 @@ class Site:
         self.api.start(timeout)
         self.live.start(timeout)
         fields = {"RUN_DIR": str(self.dir), "BIND": "127.0.0.1", "PORT": str(self.port),
-                  "API_PORT": str(self.api.port), "LIVE_PORT": str(self.live.port),
+                  "API_ADDR": f"127.0.0.1:{self.api.port}", "LIVE_ADDR": f"127.0.0.1:{self.live.port}",
                   "MAX_BODY": str(self.max_body), "CONN_PER_CLIENT": "256"}
         conf = (ROOT / "ops" / "nginx.conf.template").read_text()
         for name, value in fields.items():

@@ -192,7 +192,10 @@ def test_no_debug_page_on_any_host_of_a_server_with_default_settings(world, tmp_
 def test_ops_run_binds_loopback_by_default():
     script = (ROOT / "ops" / "run").read_text()
     assert re.search(r'^BIND_HOST="\$\{BIND_HOST:-127\.0\.0\.1\}"$', script, re.M)
-    assert '--host "$BIND_HOST"' in script
+    # The public port (nginx) listens on BIND_HOST; the app servers behind it on loopback only.
+    assert "s|@BIND@|$BIND_HOST|g" in (ROOT / "ops" / "lib.sh").read_text()
+    assert "listen @BIND@:@PORT@" in (ROOT / "ops" / "nginx.conf.template").read_text()
+    assert script.count("--host 127.0.0.1") == 2 and "0.0.0.0" not in script.replace("BIND_HOST=0.0.0.0", "")
     assert (
         "BIND_HOST=127.0.0.1"
         in subprocess.run(

@@ -21,10 +21,12 @@ CHUNK = 64 * 1024
 
 @pytest.fixture(scope="module")
 def server():
-    """granian as ops/run starts it; no request here reaches the database."""
+    """granian ASGI (the live server) as ops/run starts it; no request here reaches
+    the database. The API server (WSGI) listens on loopback behind nginx, which
+    enforces the same limit (tests/core/test_public_port.py)."""
     db = settings.DATABASES["default"]
     url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    srv = Server(app_env(url, settings.REDIS_URL, DB_POOL="0")).start()
+    srv = Server(app_env(url, settings.REDIS_URL, DB_POOL="0"), interface="asgi").start()
     yield srv
     srv.stop()
 
