@@ -16,8 +16,8 @@ same Redis entries, and nothing more:
   and the auth class make (host, user, session and role entries, which live
   only 300 s: hence last).
 
-Then it checks a few organizations: the full `GET /boards/{id}` and
-`GET /tasks?...` through Django's test Client must run zero SQL. It prints
+Then it checks a few organizations: the full `GET /org`, `GET /boards/{id}`
+and `GET /tasks?...` through Django's test Client must run zero SQL. It prints
 one JSON line with the counts and `verified`; bench/main.py falls back to an
 HTTP warm-up pass if verification fails (for example after the handlers or
 selectors changed).
@@ -92,6 +92,7 @@ def main() -> None:
     ]:
         client = Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Bearer {token}")
         with CaptureQueriesContext(connection) as ctx:
+            o = client.get("/api/v1/org")
             a = client.get(f"/api/v1/boards/{board}")
             b = client.get(
                 "/api/v1/tasks",
@@ -103,8 +104,8 @@ def main() -> None:
             errors.append(
                 f"{host}: " + " | ".join(q["sql"][:160] for q in ctx.captured_queries[:4])
             )
-        if (a.status_code, b.status_code) != (200, 200) and len(errors) < 3:
-            errors.append(f"{host} verify {a.status_code} {b.status_code}")
+        if (o.status_code, a.status_code, b.status_code) != (200, 200, 200) and len(errors) < 3:
+            errors.append(f"{host} verify {o.status_code} {a.status_code} {b.status_code}")
     print(
         json.dumps(
             {
