@@ -5,8 +5,9 @@
 The first call makes organization 0, the *template*, the normal way
 (`org_provision`: a schema created by migrations) and fills it through the
 app's services: a big board of 10 lists x 50 tasks (what `GET /boards/{id}`
-serves), a small scratch board of 3 lists x 20 tasks (what the write
-scenarios change, so they never alter the big board), and their audit events.
+serves), a small scratch board of 3 lists x 20 tasks (what the create and
+move scenarios change, so they never alter the big board's shape: the
+board_write scenarios only rename its tasks), and their audit events.
 It then dumps that schema once with pg_dump.
 
 Every other organization is a clone of that dump loaded with psql, with the
