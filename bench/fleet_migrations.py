@@ -27,7 +27,7 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-PYTHON = str(ROOT / ".venv" / "bin" / "python")
+PYTHON = sys.executable  # the interpreter bench/run started (its VENV), not a fixed .venv
 
 APP_INIT = ""
 APP_MODELS = textwrap.dedent(

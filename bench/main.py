@@ -4,9 +4,11 @@ It expects the environment bench/run exports: DATABASE_URL (the bench
 database, created and emptied by bench/run), REDIS_URL (the bench Redis
 database), SECRET_KEY, PG_BIN. Steps:
 
-1. seed 10 organizations; serve them with granian (2 workers, production
-   settings, DB pool on); load every scenario with wrk; then a second server
-   with CACHEOPS_ENABLED=0 for the cold reads;
+1. seed 10 organizations; serve the stack's floor (bench/floor: a bare Django
+   view) and measure it; serve the API with granian (`--interface wsgi` by
+   default, `asgi` for the former design; 2 workers, production settings, DB
+   pool on); load every scenario with wrk; then a second server with
+   CACHEOPS_ENABLED=0 RESPONSE_CACHE_ENABLED=0 for the cold reads;
 2. grow to N organizations (1,000; `--orgs`) and do the same;
 3. SQL statements per request, cold and warm (in-process, bench/sql_counts.py);
 4. organization creation from the pool, from an empty pool and by plain
@@ -18,6 +20,7 @@ database), SECRET_KEY, PG_BIN. Steps:
 """
 
 import argparse
+import http.client
 import json
 import os
 import platform
@@ -41,9 +44,20 @@ from _common import ROOT, log, write_json
 BENCH = ROOT / "bench"
 PY = sys.executable
 
-READ_SCENARIOS = ("healthz", "board", "tasks")
-WRITE_SCENARIOS = ("create", "move")
+READ_SCENARIOS = ("healthz", "org", "board", "tasks")
+# board_write alone, then the same writes each followed by a read of the board
+# (board_after_write): the difference is the cost of a first read after a write.
+WRITE_SCENARIOS = ("create", "move", "board_write", "board_after_write")
 COLD_SCENARIOS = ("board", "tasks")
+INTERFACES = ("wsgi", "asgi")
+
+
+def api_app(interface: str) -> str:
+    return f"platform_core.{interface}:application"
+
+
+def floor_app(interface: str) -> str:
+    return f"bench.floor.{interface}:application"
 
 
 class Stop(Exception):
@@ -96,10 +110,22 @@ def run_script(args: list[str], *, env: dict, timeout: float, log_path: Path) ->
 
 
 class Server:
-    """granian serving platform_core.asgi the way ops/run does, on a free loopback port."""
+    """granian serving `app` (the API: platform_core.wsgi or .asgi; or the floor) with
+    the given interface and workers, on a free loopback port."""
 
-    def __init__(self, *, name: str, env: dict, workers: int, log_dir: Path):
+    def __init__(
+        self,
+        *,
+        name: str,
+        env: dict,
+        workers: int,
+        log_dir: Path,
+        interface: str,
+        app: str,
+        probe: str = "/healthz",
+    ):
         self.name, self.env, self.workers = name, env, workers
+        self.interface, self.app, self.probe = interface, app, probe
         self.port = free_port()
         self.log_path = log_dir / f"server-{name}.log"
         self.proc: subprocess.Popen | None = None
@@ -108,14 +134,14 @@ class Server:
         cmd = [
             str(Path(PY).parent / "granian"),
             "--interface",
-            "asgi",
+            self.interface,
             "--host",
             "127.0.0.1",
             "--port",
             str(self.port),
             "--workers",
             str(self.workers),
-            "platform_core.asgi:application",
+            self.app,
         ]
         self.log_file = open(self.log_path, "a")
         self.proc = subprocess.Popen(
@@ -134,7 +160,7 @@ class Server:
                     f"server {self.name} exited ({self.proc.returncode}); see {self.log_path}"
                 )
             try:
-                req = urllib.request.Request(f"{self.url}/healthz", headers={"Host": "localhost"})
+                req = urllib.request.Request(f"{self.url}{self.probe}", headers={"Host": "localhost"})
                 with urllib.request.urlopen(req, timeout=2) as resp:
                     if resp.status == 200 and len(self.worker_pids()) >= self.workers:
                         return self
@@ -142,7 +168,7 @@ class Server:
                 pass
             time.sleep(0.3)
         raise RuntimeError(
-            f"server {self.name} did not answer /healthz in 90 s; see {self.log_path}"
+            f"server {self.name} did not answer {self.probe} in 90 s; see {self.log_path}"
         )
 
     @property
@@ -188,6 +214,23 @@ def drain(server: Server, quiet_s: float = 0.5, max_s: float = 20.0) -> None:
         if now - last < 0.02:
             return
         last = now
+
+
+def prime_db_pool(server: Server, connections: int) -> None:
+    """`connections` concurrent GET /readyz, three times: the workers' DB pools open
+    the connections the load will use before a measured run, not during it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ready(_):
+        req = urllib.request.Request(f"{server.url}/readyz", headers={"Host": "localhost"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                resp.read()
+        except OSError:
+            pass
+
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        list(pool.map(ready, range(3 * connections)))
 
 
 # --- PostgreSQL / Redis probes ----------------------------------------------------------------
@@ -251,8 +294,10 @@ class Loader:
             scenario,
             str(self.targets),
             str(limit),
+            self.opts.accept_encoding or "-",
         ]
-        server_pids = server.all_pids()
+        # The API workers' CPU (granian's supervisor process only forks and waits).
+        server_pids = server.worker_pids()
         pg_before = {pid: procstat.cpu_seconds(pid) for pid in pg_backends()}
         srv_before = sum(procstat.cpu_seconds(p) for p in server_pids)
         redis_before = procstat.cpu_seconds(self.redis_pid)
@@ -278,9 +323,14 @@ class Loader:
         machine_busy = busy1 - busy0
         ours = (srv_after - srv_before) + pg_cpu + redis_cpu + wrk_cpu
         cores = os.cpu_count() or 1
+        srv_cpu = srv_after - srv_before
         result = {
             "scenario": scenario,
+            "interface": server.interface,
             "requests": data["requests"],
+            "bytes_per_response": round(data["bytes"] / n),
+            "reads": data.get("reads", 0),
+            "writes": data.get("writes", 0),
             "seconds": round(seconds, 2),
             "rps": round(data["requests"] / seconds, 1) if seconds else 0,
             "p50_ms": data["latency_us"]["p50"] / 1000,
@@ -297,8 +347,13 @@ class Loader:
             + sock["timeout"],
             "statuses": data["statuses"],
             "first_error": data["first_error"],
+            "cpu_s": {
+                "server": round(srv_cpu, 4),
+                "postgres": round(pg_cpu, 4),
+                "redis": round(redis_cpu, 4),
+            },
             "cpu_ms_per_request": {
-                "server": round((srv_after - srv_before) * 1000 / n, 3),
+                "server": round(srv_cpu * 1000 / n, 3),
                 "postgres": round(pg_cpu * 1000 / n, 3),
                 "redis": round(redis_cpu * 1000 / n, 3),
                 "wrk": round(wrk_cpu * 1000 / n, 3),
@@ -315,9 +370,11 @@ class Loader:
         }
         return result
 
-    def prewarm(self, env: dict, shards: int = 2) -> dict:
+    def prewarm(self, env: dict, shards: int = 2, auth_only: bool = False) -> dict:
         """bench/prewarm.py in `shards` processes at once; merged counts."""
         cmd = [PY, "bench/prewarm.py", "--targets", str(self.targets), "--shards", str(shards)]
+        if auth_only:
+            cmd.append("--auth-only")
         with open(self.log_dir / "prewarm.log", "a") as err:
             procs = [
                 subprocess.Popen(
@@ -369,6 +426,7 @@ class Loader:
             "warm",
             str(self.targets),
             "0",
+            self.opts.accept_encoding or "-",
         ]
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 60)
         lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
@@ -390,24 +448,98 @@ class Loader:
         r.update(phase=phase, cache=cache)
         self.results["load"].append(r)
         flag = "" if r["errors"] == 0 else f"  ERRORS {r['errors']}: {r['first_error'][:120]}"
+        if r["reads"] or r["writes"]:
+            flag += f"  ({r['reads']} reads, {r['writes']} writes)"
         log(
-            f"  {scenario:8} {cache:5} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.2f}  p95 {r['p95_ms']:7.2f}  "
+            f"  {scenario:17} {cache:5} {r['rps']:8.1f} req/s  p50 {r['p50_ms']:7.2f}  p95 {r['p95_ms']:7.2f}  "
             f"p99 {r['p99_ms']:7.2f} ms  srv {r['cpu_ms_per_request']['server']:.2f} ms/req  "
             f"other load {r['machine']['other_load_cores']} cores{flag}"
         )
         return r
 
+    def server(self, name: str, env: dict, *, floor: bool = False) -> Server:
+        interface = self.opts.interface
+        return Server(
+            name=name,
+            env=env,
+            workers=self.opts.workers,
+            log_dir=self.log_dir,
+            interface=interface,
+            app=floor_app(interface) if floor else api_app(interface),
+            probe="/hello" if floor else "/healthz",
+        )
+
+    def floor(self, n_orgs: int, env: dict) -> None:
+        """The stack's floor: bench/floor's hello view under the same granian command."""
+        label = f"{n_orgs} orgs"
+        log(f"phase {label}: the floor (bench/floor, granian --interface {self.opts.interface})")
+        server = self.server(f"{n_orgs}-floor", env, floor=True)
+        try:
+            server.start()
+            self.wrk(server, "floor", duration=1)  # start-up costs out of the figure; not measured
+            drain(server)
+            self.measured(server, "floor", phase=label, cache="warm")
+        finally:
+            drain(server)
+            server.stop()
+
+    def etag_check(self, server: Server, label: str) -> dict:
+        """One warm GET of a board, then the same request with If-None-Match set to the
+        ETag it returned: a matching ETag must answer 304 (n/a without an ETag)."""
+        with open(self.targets) as f:
+            host, _role, token, board, *_ = f.readline().rstrip("\n").split("\t")
+        headers = {"Host": host, "Authorization": f"Bearer {token}"}
+        if self.opts.accept_encoding:
+            headers["Accept-Encoding"] = self.opts.accept_encoding
+        path = f"/api/v1/boards/{board}"
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        try:
+            conn.request("GET", path, headers=headers)
+            first = conn.getresponse()
+            body = first.read()
+            etag = first.getheader("ETag")
+            out = {
+                "phase": label,
+                "first_status": first.status,
+                "first_bytes": len(body),
+                "content_encoding": first.getheader("Content-Encoding"),
+                "etag": etag,
+                "status": None,
+            }
+            if etag:
+                conn.request("GET", path, headers={**headers, "If-None-Match": etag})
+                second = conn.getresponse()
+                out.update(status=second.status, bytes=len(second.read()))
+        finally:
+            conn.close()
+        log(
+            f"  ETag check: first {out['first_status']} ({out['first_bytes']} bytes, "
+            f"{out['content_encoding'] or 'identity'}), ETag {etag or 'none'}, "
+            f"If-None-Match -> {out['status'] or 'n/a'}"
+        )
+        self.results.setdefault("etag", []).append(out)
+        return out
+
     def phase(self, n_orgs: int, env: dict) -> None:
         label = f"{n_orgs} orgs"
-        log(f"phase {label}: warm server (cacheops on)")
-        server = Server(
-            name=f"{n_orgs}-warm", env=env, workers=self.opts.workers, log_dir=self.log_dir
-        )
+        self.floor(n_orgs, env)
+        log(f"phase {label}: warm server (caches on)")
+        server = self.server(f"{n_orgs}-warm", env)
         try:
             server.start()
             lines = sum(1 for _ in open(self.targets))
             t0 = time.monotonic()
             warm = self.prewarm(env)
+            if not warm["verified"] and warm["orgs"]:
+                # Usually the 300 s host/user/session/role entries of the first
+                # organizations expired while a busy machine warmed the rest.
+                log(
+                    f"  in-process warm-up ({warm.get('seconds')} s) not verified "
+                    f"({warm['verify_sql']} SQL): refreshing the auth entries"
+                )
+                again = self.prewarm(env, auth_only=True)
+                warm = {**warm, "verified": again["verified"], "verify_sql": again["verify_sql"]}
+                warm["errors"] = again["errors"]
             if warm["verified"]:
                 log(
                     f"  warm-up in-process: {warm['orgs']} organizations, {warm['users']} (org, user) pairs "
@@ -424,27 +556,41 @@ class Loader:
                     f"  warm-up: {warm['requests']} requests (board per org, task filter per (org, user) "
                     f"of {lines}) in {time.monotonic() - t0:.1f} s"
                 )
+            if time.monotonic() - t0 > 120:
+                # The auth entries live 300 s: the first ones would expire during the runs.
+                t1 = time.monotonic()
+                again = self.prewarm(env, auth_only=True)
+                warm["auth_refresh_s"] = round(time.monotonic() - t1, 1)
+                log(
+                    f"  auth entries refreshed in {warm['auth_refresh_s']} s "
+                    f"(verified: {again['verified']}, {again['verify_sql']} SQL)"
+                )
             self.results["warmup"].append(
                 {"phase": label, "seconds": round(time.monotonic() - t0, 1), **warm}
             )
+            # Start-up out of the figures (each worker thread's first requests, the
+            # DB pool's connections): a short run of warm reads and a few
+            # concurrent /readyz (SELECT 1); not measured.
+            self.wrk(server, "org", duration=1)
+            prime_db_pool(server, self.opts.connections)
             for scenario in READ_SCENARIOS + WRITE_SCENARIOS:
                 drain(server)
                 self.measured(server, scenario, phase=label, cache="warm")
+                if scenario == "board":
+                    self.etag_check(server, label)
             self.results["memory"].append(self.memory(server, label))
         finally:
             drain(server)
             server.stop()
 
         log(f"phase {label}: cold server (CACHEOPS_ENABLED=0 RESPONSE_CACHE_ENABLED=0)")
-        server = Server(
-            name=f"{n_orgs}-cold",
-            env={**env, "CACHEOPS_ENABLED": "0", "RESPONSE_CACHE_ENABLED": "0"},
-            workers=self.opts.workers,
-            log_dir=self.log_dir,
+        server = self.server(
+            f"{n_orgs}-cold", {**env, "CACHEOPS_ENABLED": "0", "RESPONSE_CACHE_ENABLED": "0"}
         )
         try:
             server.start()
             self.wrk(server, "board", duration=1)  # fill the connection pools; not measured
+            prime_db_pool(server, self.opts.connections)
             for scenario in COLD_SCENARIOS:
                 drain(server)
                 self.measured(server, scenario, phase=label, cache="cold")
@@ -641,6 +787,18 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
+        "--interface",
+        choices=INTERFACES,
+        default="wsgi",
+        help="granian interface of the API and the floor: wsgi (platform_core.wsgi, the "
+        "design for plain API calls) or asgi (platform_core.asgi, the former design); default wsgi",
+    )
+    parser.add_argument(
+        "--accept-encoding",
+        default="gzip",
+        help="Accept-Encoding sent on every GET, as clients do (default gzip; '' for none)",
+    )
+    parser.add_argument(
         "--creations",
         type=int,
         help="organizations created per provisioning mode (quick 20, full 60)",
@@ -659,7 +817,7 @@ def main() -> int:
     signal.signal(signal.SIGHUP, _on_signal)
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = BENCH / "results" / f"{stamp}-{'quick' if quick else 'full'}"
+    run_dir = BENCH / "results" / f"{stamp}-{'quick' if quick else 'full'}-{opts.interface}"
     run_dir.mkdir(parents=True, exist_ok=True)
     latest = BENCH / "results" / "latest"
     if latest.is_symlink() or latest.exists():
@@ -682,8 +840,11 @@ def main() -> int:
             "creations_per_mode": opts.creations,
             "users_per_org": 3,
             "board": "10 lists x 50 tasks",
-            "server": "granian --interface asgi --workers "
-            f"{opts.workers}, DJANGO_ENV=production, DEBUG=0, DB pool on",
+            "interface": opts.interface,
+            "accept_encoding": opts.accept_encoding,
+            "server": f"granian --interface {opts.interface} --workers {opts.workers} "
+            f"{api_app(opts.interface)}, DJANGO_ENV=production, DEBUG=0, DB pool on; "
+            f"floor: the same command with {floor_app(opts.interface)}",
         },
         "machine": machine_info(opts),
         "seeding": [],

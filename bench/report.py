@@ -1,6 +1,7 @@
 """Tables, ratios and targets from a results.json of bench/run.
 
     python bench/report.py [bench/results/latest/results.json]
+    python bench/report.py BEFORE.json AFTER.json    # a before/after table of two runs
 
 Prints aligned Markdown tables (readable in a terminal, ready to paste into
 docs/BENCHMARKS.md) and the targets with OK/MISSED. Figures only: the exit
@@ -12,12 +13,56 @@ import sys
 from pathlib import Path
 
 ENDPOINTS = {
+    "floor": "floor: bare Django view (bench/floor)",
     "healthz": "GET /healthz",
+    "org": "GET /org",
     "board": "GET /boards/{id} (10 x 50)",
     "tasks": "GET /tasks?board_id&status&priority",
     "create": "POST /tasks",
     "move": "POST /tasks/{id}/move",
+    "board_write": "PATCH /tasks/{id} (big board)",
+    "board_after_write": "PATCH, then GET /boards/{id} (pairs)",
 }
+# Scenarios whose rows have no cache column (not read-cache dependent, or not a plain read).
+NO_CACHE_LABEL = ("floor", "healthz", "create", "move", "board_write", "board_after_write")
+FIRST_READ = "GET /boards/{id} first read after a write (derived)"
+
+# Published figures of well-known peers, quoted with their source and conditions.
+# Other machines, other loads: read them as orders of magnitude, not as a race.
+PEERS = [
+    {
+        "who": "granian 2.6.0, bare WSGI app (no framework), GET 1 KB text",
+        "req_s": 146147,
+        "conditions": "1 worker, AMD Ryzen 7 5700X (16 CPUs), Python 3.13, oha -c64",
+        "source": "granian's published benchmarks (run 2025-12-01): "
+        "https://github.blesdmm.dns-dynamic.net/emmett-framework/granian/blob/master/benchmarks/README.md",
+    },
+    {
+        "who": "granian 2.6.0, bare ASGI app (no framework), GET 1 KB text",
+        "req_s": 121000,
+        "conditions": "1 worker, AMD Ryzen 7 5700X (16 CPUs), Python 3.13, oha -c128",
+        "source": "same page",
+    },
+    {
+        "who": "django-ninja (sync, gunicorn), JSON POST with query, headers and body",
+        "req_s": 3888,
+        "conditions": "Apple M2 Pro, Python 3.13.7, DEBUG=False, ab -c20 -n1000; no database",
+        "source": "django-modern-rest's published benchmarks: "
+        "https://github.com/wemake-services/django-modern-rest/blob/master/benchmarks/README.md",
+    },
+    {
+        "who": "Django REST framework (sync, gunicorn), the same request",
+        "req_s": 3024,
+        "conditions": "same machine and load",
+        "source": "same page",
+    },
+    {
+        "who": "Django 1.8, JSON serialisation test",
+        "req_s": 3697,
+        "conditions": "2015; AWS t2.medium (2 vCPU), gunicorn 2 meinheld workers, wrk -t12 -c400",
+        "source": "klen/py-frameworks-bench, June 2015: http://klen.github.io/py-frameworks-bench/",
+    },
+]
 
 
 def table(headers: list[str], rows: list[list], align: str | None = None) -> str:
@@ -67,6 +112,84 @@ def _phases(results: dict) -> tuple[str, str]:
 
 def ratio(a, b):
     return a / b if a and b else None
+
+
+def first_read(load: dict, phase: str) -> dict | None:
+    """The cost of a board read that comes right after a write to the board, from two
+    runs of the same server: board_write (the writes alone) and board_after_write (the
+    same writes, each followed by a read). Read CPU = (CPU of the pairs run - its writes
+    x CPU per write of the writes-alone run) / its reads; PostgreSQL alike."""
+    alone, pairs = load.get((phase, "board_write", "warm")), load.get((phase, "board_after_write", "warm"))
+    if not alone or not pairs or not pairs.get("reads") or "cpu_s" not in pairs:
+        return None
+    out = {"reads": pairs["reads"], "writes": pairs["writes"]}
+    for key in ("server", "postgres"):
+        per_write_s = alone["cpu_ms_per_request"][key] / 1000
+        out[key] = max(0.0, pairs["cpu_s"][key] - pairs["writes"] * per_write_s) * 1000 / pairs["reads"]
+    out["reads_per_s"] = pairs["reads"] / pairs["seconds"] if pairs["seconds"] else None
+    return out
+
+
+def issue_targets(results: dict) -> list[tuple[str, str, str]]:
+    """The targets of issue 13 (server CPU per request at the large scale): (target, verdict, measured)."""
+    load = _load(results)
+    _, large = _phases(results)
+    out = []
+
+    def cpu(scenario, cache="warm"):
+        r = load.get((large, scenario, cache))
+        return r and r["cpu_ms_per_request"]
+
+    def row(name, ok, measured, have):
+        out.append((name, "n/a" if not have else ("OK" if ok else "MISSED"), measured if have else "not run"))
+
+    org = load.get((large, "org", "warm"))
+    row(
+        f"GET /org (authenticated) <= 0.5 ms and >= 3,000 req/s ({large})",
+        org and org["cpu_ms_per_request"]["server"] <= 0.5 and org["rps"] >= 3000,
+        org and f"{org['cpu_ms_per_request']['server']:.2f} ms, {org['rps']:.0f} req/s",
+        org,
+    )
+    c = cpu("board")
+    row(
+        "warm board detail 10 x 50 <= 0.8 ms",
+        c and c["server"] <= 0.8,
+        c and f"{c['server']:.2f} ms",
+        c,
+    )
+    etag = next((e for e in results.get("etag", []) if e["phase"] == large), None)
+    if etag is None:
+        out.append(("warm board detail: 304 for a matching If-None-Match", "n/a", "not run"))
+    elif not etag.get("etag"):
+        out.append(
+            (
+                "warm board detail: 304 for a matching If-None-Match",
+                "n/a",
+                f"the server sent no ETag (first GET: {etag['first_status']})",
+            )
+        )
+    else:
+        out.append(
+            (
+                "warm board detail: 304 for a matching If-None-Match",
+                "OK" if etag["status"] == 304 else "MISSED",
+                f"If-None-Match: {etag['etag']} -> {etag['status']}",
+            )
+        )
+    fr = first_read(load, large)
+    row(
+        "cold board detail (first read after a write) <= 5 ms app + <= 3 ms PostgreSQL",
+        fr and fr["server"] <= 5 and fr["postgres"] <= 3,
+        fr and f"{fr['server']:.2f} ms app + {fr['postgres']:.2f} ms PostgreSQL",
+        fr,
+    )
+    c = cpu("tasks")
+    row("GET /tasks filter, warm <= 1.5 ms", c and c["server"] <= 1.5, c and f"{c['server']:.2f} ms", c)
+    c = cpu("create")
+    row("POST /tasks <= 3 ms", c and c["server"] <= 3, c and f"{c['server']:.2f} ms", c)
+    c = cpu("move")
+    row("POST /tasks/{id}/move <= 4 ms", c and c["server"] <= 4, c and f"{c['server']:.2f} ms", c)
+    return out
 
 
 def targets(results: dict) -> list[tuple[str, str, str]]:
@@ -174,6 +297,8 @@ def render(results: dict) -> str:
 
     rows = []
     for phase in (small, large):
+        fl = load.get((phase, "floor", "warm"))
+        fl_cpu = fl and fl["cpu_ms_per_request"]["server"]
         for scenario in ENDPOINTS:
             for cache in ("warm", "cold"):
                 r = load.get((phase, scenario, cache))
@@ -183,19 +308,46 @@ def render(results: dict) -> str:
                 rows.append(
                     [
                         ENDPOINTS[scenario],
-                        cache if scenario not in ("healthz", "create", "move") else "-",
+                        cache if scenario not in NO_CACHE_LABEL else "-",
                         phase,
                         fmt(r["rps"], 0),
                         fmt(r["p50_ms"], 2),
                         fmt(r["p95_ms"], 2),
                         fmt(r["p99_ms"], 2),
                         r["errors"],
+                        fmt(r.get("bytes_per_response")),
                         fmt(c["server"], 2),
                         fmt(c["postgres"], 2),
+                        fmt(ratio(c["server"], fl_cpu), 1),
+                        fmt(ratio(r["rps"], fl and fl["rps"]), 3),
+                    ]
+                )
+            fr = first_read(load, phase) if scenario == "board_after_write" else None
+            if fr:
+                rows.append(
+                    [
+                        FIRST_READ,
+                        "stale",
+                        phase,
+                        f"({fr['reads_per_s']:.0f})",
+                        "",
+                        "",
+                        "",
+                        "",
+                        "",
+                        fmt(fr["server"], 2),
+                        fmt(fr["postgres"], 2),
+                        fmt(ratio(fr["server"], fl_cpu), 1),
+                        "n/a",
                     ]
                 )
     parts.append(
         "### Latency and throughput\n\n"
+        "Server CPU: the API workers' CPU (granian worker processes) per response; PostgreSQL CPU: "
+        "the CPU of the server's pooled backends per response. `x floor`: server CPU per request "
+        "as a multiple of the floor's (bench/floor, same server command, same run); `/ floor`: req/s "
+        "as a fraction of the floor's. The derived row is the board read of the pairs run alone "
+        "(see \"What is measured\"); its req/s, in brackets, are the reads per second of the mix.\n\n"
         + table(
             [
                 "endpoint",
@@ -206,11 +358,14 @@ def render(results: dict) -> str:
                 "p95 ms",
                 "p99 ms",
                 "errors",
+                "bytes/resp",
                 "server CPU ms/req",
                 "PostgreSQL CPU ms/req",
+                "x floor CPU",
+                "/ floor req/s",
             ],
             rows,
-            "lllrrrrrrr",
+            "lllrrrrrrrrrr",
         )
     )
 
@@ -236,9 +391,7 @@ def render(results: dict) -> str:
         for cache in ("warm", "cold"):
             a, b = load.get((large, scenario, cache)), load.get((small, scenario, cache))
             if a and b:
-                label = ENDPOINTS[scenario] + (
-                    f" {cache}" if scenario in ("board", "tasks") else ""
-                )
+                label = ENDPOINTS[scenario] + (f" {cache}" if scenario not in NO_CACHE_LABEL else "")
                 rows.append(
                     [
                         f"{label}: p50 at {large} / at {small}",
@@ -429,8 +582,27 @@ def render(results: dict) -> str:
             lines.append(f"- `bench/fleet_migrations.py`: {g.get('skipped') or g}")
         parts.append("### Fleet operations\n\n" + "\n".join(lines))
 
+    etags = results.get("etag", [])
+    if etags:
+        lines = []
+        for e in etags:
+            what = f"first GET {e['first_status']}, {e['first_bytes']} bytes ({e['content_encoding'] or 'identity'})"
+            if e.get("etag"):
+                what += f"; ETag {e['etag']}; the same GET with If-None-Match: {e['status']}"
+            else:
+                what += "; no ETag sent"
+            lines.append(f"- {e['phase']}: {what}")
+        parts.append("### Warm board detail: ETag check\n\n" + "\n".join(lines))
+
+    rows = [[name, verdict, measured] for name, verdict, measured in issue_targets(results)]
+    parts.append(
+        f"### Targets of issue 13 (server CPU per request, {large}, "
+        f"granian --interface {s.get('interface', 'asgi')})\n\n"
+        + table(["target", "result", "measured"], rows, "lll")
+    )
     rows = [[name, verdict, measured] for name, verdict, measured in targets(results)]
-    parts.append("### Targets\n\n" + table(["target", "result", "measured"], rows, "lll"))
+    parts.append("### Other targets of the suite\n\n" + table(["target", "result", "measured"], rows, "lll"))
+    parts.append(peers(results))
     body = "\n\n".join(parts)
     return (
         "\n======== BEGIN Markdown for docs/BENCHMARKS.md ========\n\n"
@@ -439,12 +611,108 @@ def render(results: dict) -> str:
     )
 
 
-def main() -> None:
-    path = Path(
-        sys.argv[1]
-        if len(sys.argv) > 1
-        else Path(__file__).parent / "results" / "latest" / "results.json"
+def peers(results: dict) -> str:
+    """Published figures of peers next to this run's floor and GET /org (large scale)."""
+    load = _load(results)
+    _, large = _phases(results)
+    s = results["settings"]
+    rows = []
+    for scenario in ("floor", "org"):
+        r = load.get((large, scenario, "warm"))
+        if r:
+            rows.append(
+                [
+                    f"TaskHub {ENDPOINTS[scenario]}",
+                    fmt(r["rps"], 0),
+                    f"this run: {results['machine']['cores']} cores shared by server, PostgreSQL, Redis and "
+                    f"wrk; granian --interface {s.get('interface', 'asgi')}, {s['server_workers']} workers, "
+                    f"wrk -c{s['connections']}",
+                    "measured (bench/run)",
+                ]
+            )
+    for p in PEERS:
+        rows.append([p["who"], f"{p['req_s']:,}", p["conditions"], p["source"]])
+    return (
+        "### Peers (published figures; other machines and loads)\n\n"
+        "Quoted as published, with their conditions; not re-measured here. Hardware, client and "
+        "request differ, so compare orders of magnitude, not ratios.\n\n"
+        + table(["what", "req/s", "conditions", "source"], rows, "lrll")
     )
+
+
+def compare(before: dict, after: dict) -> str:
+    """Server and PostgreSQL CPU per request and req/s of two runs, side by side (large scale)."""
+    lb, la = _load(before), _load(after)
+    _, large_b = _phases(before)
+    _, large_a = _phases(after)
+    ib, ia = before["settings"].get("interface", "asgi"), after["settings"].get("interface", "asgi")
+    rows = []
+    for scenario in ENDPOINTS:
+        for cache in ("warm", "cold"):
+            b, a = lb.get((large_b, scenario, cache)), la.get((large_a, scenario, cache))
+            if not (b or a):
+                continue
+            cb = b and b["cpu_ms_per_request"]
+            ca = a and a["cpu_ms_per_request"]
+            rows.append(
+                [
+                    ENDPOINTS[scenario] + (f" {cache}" if scenario not in NO_CACHE_LABEL else ""),
+                    fmt(cb and cb["server"], 2),
+                    fmt(ca and ca["server"], 2),
+                    fmt(ratio(cb and cb["server"], ca and ca["server"]), 1),
+                    fmt(cb and cb["postgres"], 2),
+                    fmt(ca and ca["postgres"], 2),
+                    fmt(b and b["rps"], 0),
+                    fmt(a and a["rps"], 0),
+                ]
+            )
+        if scenario == "board_after_write":
+            fb, fa = first_read(lb, large_b), first_read(la, large_a)
+            if fb or fa:
+                rows.append(
+                    [
+                        FIRST_READ,
+                        fmt(fb and fb["server"], 2),
+                        fmt(fa and fa["server"], 2),
+                        fmt(ratio(fb and fb["server"], fa and fa["server"]), 1),
+                        fmt(fb and fb["postgres"], 2),
+                        fmt(fa and fa["postgres"], 2),
+                        "",
+                        "",
+                    ]
+                )
+    head = (
+        f"Before: `{before['command']}` ({before['started_at']}, commit {before['machine']['git_commit']}, "
+        f"granian --interface {ib}); after: `{after['command']}` ({after['started_at']}, commit "
+        f"{after['machine']['git_commit']}, granian --interface {ia}). {large_a}; `gain` = before / after "
+        "server CPU per request.\n\n"
+    )
+    return (
+        "### Before / after\n\n"
+        + head
+        + table(
+            [
+                "endpoint",
+                "server ms/req before",
+                "after",
+                "gain",
+                "PostgreSQL ms/req before",
+                "after",
+                "req/s before",
+                "after",
+            ],
+            rows,
+        )
+    )
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    if len(args) == 2:
+        before, after = (json.loads(Path(p).read_text()) for p in args)
+        print(compare(before, after))
+        return
+    path = Path(args[0] if args else Path(__file__).parent / "results" / "latest" / "results.json")
     print(render(json.loads(path.read_text())))
 
 

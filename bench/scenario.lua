@@ -1,18 +1,30 @@
 -- wrk script for every load scenario of bench/run.
 --
---   wrk -t1 -c8 -d10s -s bench/scenario.lua http://127.0.0.1:PORT -- SCENARIO TARGETS [LIMIT]
+--   wrk -t1 -c8 -d10s -s bench/scenario.lua http://127.0.0.1:PORT -- SCENARIO TARGETS [LIMIT [ACCEPT_ENCODING]]
 --
--- SCENARIO: healthz | board | tasks | create | move | warm (one pass, then exit)
+-- SCENARIO: floor | healthz | org | board | tasks | create | move
+--           | board_write | board_after_write | warm (one pass, then exit)
 -- TARGETS:  bench/seed.py's targets.tsv, one line per (organization, user):
---           host, role, access token, big board id, scratch list ids, scratch task ids
+--           host, role, access token, big board id, scratch list ids, scratch task ids,
+--           big board task ids (one per list)
 -- LIMIT:    stop after this many responses (0: run for the whole duration; `warm`
 --           sets its own), then print only the counts and exit
+-- ACCEPT_ENCODING: sent as Accept-Encoding on every GET ("" or "-": none)
 --
 -- Each thread walks the (shuffled) targets round-robin from a random start,
 -- so requests spread evenly over every organization and user, and each one
 -- carries that organization's Host and that user's token. `done` prints one
--- JSON line: request count, duration, socket errors, non-2xx responses (with
--- the first such body), and latency percentiles in microseconds.
+-- JSON line: request count, duration, bytes, socket errors, non-2xx responses
+-- (with the first such body), latency percentiles in microseconds, and for
+-- `board_after_write` the reads and writes answered.
+--
+-- board_write: PATCH /tasks/{id} (a new title) on one of the big board's tasks
+-- (owners and admins). board_after_write: the same writes, and after each
+-- write's response a GET of that board, issued before any new write: every read
+-- comes right after a write to its board, so it always meets a stale rendered
+-- copy (with 1,000 organizations and 8 connections two writes to one board are
+-- rarely in flight together; with 10 they can be, and a read may then find the
+-- copy the previous read rendered).
 
 local threads = {}
 local counter = 0
@@ -31,10 +43,14 @@ local function split(s, sep)
    return out
 end
 
-local scenario, limit
+local scenario, limit, accept_encoding
 local targets = {}
+local by_task = {}    -- big board task id -> target (board_after_write)
+local pending = {}    -- targets whose write was answered: their board is read next
 local pos = 0
 responses = 0
+reads = 0
+writes = 0
 non2xx = 0
 statuses = {}
 first_error = ""
@@ -42,15 +58,21 @@ first_error = ""
 function init(args)
    scenario = args[1]
    limit = tonumber(args[3] or "0") or 0
+   accept_encoding = args[4] or ""
+   if accept_encoding == "-" then accept_encoding = "" end
+   local writers_only = scenario == "move" or scenario == "board_write" or scenario == "board_after_write"
    for line in io.lines(args[2]) do
       local f = split(line, "\t")
       local t = {
          host = f[1], role = f[2], auth = "Bearer " .. f[3], board = f[4],
          lists = split(f[5], ","), tasks = split(f[6], ","),
+         big_tasks = f[7] and split(f[7], ",") or {},
       }
-      -- Members may move only tasks they created or are assigned: movers are owners and admins.
-      if scenario ~= "move" or t.role ~= "member" then
+      -- Members may change only tasks they created or are assigned: writers of
+      -- existing tasks are owners and admins.
+      if not writers_only or t.role ~= "member" then
          table.insert(targets, t)
+         for _, task in ipairs(t.big_tasks) do by_task[task] = t end
       end
    end
    math.randomseed(os.time() * 1000 + (id or 1))
@@ -75,6 +97,8 @@ function init(args)
    end
 end
 
+local n = 0
+
 local function next_target()
    pos = pos % #targets + 1
    return targets[pos]
@@ -84,18 +108,44 @@ local function json_headers(t)
    return { Host = t.host, Authorization = t.auth, ["Content-Type"] = "application/json" }
 end
 
-local n = 0
+local function get_headers(t, auth)
+   local h = { Host = t.host }
+   if auth then h.Authorization = t.auth end
+   if accept_encoding ~= "" then h["Accept-Encoding"] = accept_encoding end
+   return h
+end
+
+local function board_write(t)
+   -- A new title on one of the big board's tasks: the board keeps its shape
+   -- (10 x 50) and its size, and its rendered copy goes stale.
+   local task = t.big_tasks[math.random(#t.big_tasks)]
+   local body = '{"title":"Task ' .. n .. ': write the thing"}'
+   return wrk.format("PATCH", "/api/v1/tasks/" .. task, json_headers(t), body)
+end
 
 function request()
    local t = next_target()
    n = n + 1
    if scenario == "healthz" then
-      return wrk.format("GET", "/healthz", { Host = t.host })
+      return wrk.format("GET", "/healthz", get_headers(t, false))
+   elseif scenario == "floor" then
+      return wrk.format("GET", "/hello", get_headers(t, false))
+   elseif scenario == "org" then
+      return wrk.format("GET", "/api/v1/org", get_headers(t, true))
    elseif scenario == "board" then
-      return wrk.format("GET", "/api/v1/boards/" .. t.board, { Host = t.host, Authorization = t.auth })
+      return wrk.format("GET", "/api/v1/boards/" .. t.board, get_headers(t, true))
    elseif scenario == "tasks" then
       return wrk.format("GET", "/api/v1/tasks?board_id=" .. t.board .. "&status=open&priority=high&limit=50",
-         { Host = t.host, Authorization = t.auth })
+         get_headers(t, true))
+   elseif scenario == "board_write" then
+      return board_write(t)
+   elseif scenario == "board_after_write" then
+      local due = table.remove(pending, 1)
+      if due then
+         pos = pos - 1  -- this call did not use its target: the next write takes it
+         return wrk.format("GET", "/api/v1/boards/" .. due.board, get_headers(due, true))
+      end
+      return board_write(t)
    elseif scenario == "create" then
       local list = t.lists[math.random(#t.lists)]
       local body = '{"list_id":"' .. list .. '","title":"Bench task ' .. n .. '","priority":"high"}'
@@ -122,6 +172,18 @@ end
 function response(status, headers, body)
    responses = responses + 1
    statuses[status] = (statuses[status] or 0) + 1
+   if scenario == "board_after_write" and status >= 200 and status <= 299 then
+      -- A write answers its task (TaskOut, "id" first); a read answers the board
+      -- (its own id first, or a compressed body): only writes match a task.
+      local id = body and #body < 16384 and string.match(body, '^%s*{%s*"id"%s*:%s*"([%x%-]+)"')
+      local t = id and by_task[id]
+      if t then
+         writes = writes + 1
+         table.insert(pending, t)
+      else
+         reads = reads + 1
+      end
+   end
    if status < 200 or status > 299 then
       non2xx = non2xx + 1
       if first_error == "" then first_error = status .. " " .. string.sub(body or "", 1, 300) end
@@ -138,9 +200,11 @@ end
 
 
 function done(summary, latency, requests)
-   local bad, errbody, all_status = 0, "", {}
+   local bad, errbody, all_status, n_reads, n_writes = 0, "", {}, 0, 0
    for _, thread in ipairs(threads) do
       bad = bad + (thread:get("non2xx") or 0)
+      n_reads = n_reads + (thread:get("reads") or 0)
+      n_writes = n_writes + (thread:get("writes") or 0)
       local e = thread:get("first_error") or ""
       if errbody == "" then errbody = e end
       local st = thread:get("statuses") or {}
@@ -156,11 +220,11 @@ function done(summary, latency, requests)
    io.write(string.format(
       '{"requests":%d,"duration_us":%d,"bytes":%d,' ..
       '"socket_errors":{"connect":%d,"read":%d,"write":%d,"timeout":%d},"status_errors":%d,' ..
-      '"non2xx":%d,"statuses":{%s},"first_error":%s,' ..
+      '"non2xx":%d,"statuses":{%s},"first_error":%s,"reads":%d,"writes":%d,' ..
       '"latency_us":{"p50":%d,"p90":%d,"p95":%d,"p99":%d,"max":%d,"mean":%.1f,"stdev":%.1f}}\n',
       summary.requests, summary.duration, summary.bytes,
       e.connect, e.read, e.write, e.timeout, e.status,
-      bad, table.concat(parts, ","), jstr(errbody),
+      bad, table.concat(parts, ","), jstr(errbody), n_reads, n_writes,
       latency:percentile(50), latency:percentile(90), latency:percentile(95), latency:percentile(99),
       latency.max, latency.mean, latency.stdev))
 end

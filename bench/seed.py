@@ -5,8 +5,9 @@
 The first call makes organization 0, the *template*, the normal way
 (`org_provision`: a schema created by migrations) and fills it through the
 app's services: a big board of 10 lists x 50 tasks (what `GET /boards/{id}`
-serves), a small scratch board of 3 lists x 20 tasks (what the write
-scenarios change, so they never alter the big board), and their audit events.
+serves), a small scratch board of 3 lists x 20 tasks (what the create and
+move scenarios change, so they never alter the big board's shape: the
+board_write scenarios only rename its tasks), and their audit events.
 It then dumps that schema once with pg_dump.
 
 Every other organization is a clone of that dump loaded with psql, with the
@@ -94,13 +95,13 @@ def make_template(state_dir: Path) -> dict:
     base_due = datetime(2030, 1, 1, tzinfo=UTC)
     with schema_context(org.schema_name):
         big = services.board_create(actor=actor, name="Roadmap", description="10 lists x 50 tasks")
-        big_lists = []
+        big_lists, big_tasks = [], []
         for li in range(BIG_LISTS):
             task_list = services.list_create(actor=actor, board=big, name=f"List {li + 1}")
             big_lists.append(str(task_list.id))
             for k in range(BIG_TASKS_PER_LIST):
                 n = li * BIG_TASKS_PER_LIST + k
-                services.task_create(
+                task = services.task_create(
                     actor=actor,
                     task_list=task_list,
                     title=f"Task {li + 1}.{k + 1}: write the thing",
@@ -109,6 +110,8 @@ def make_template(state_dir: Path) -> dict:
                     priority=PRIORITIES[n % 4],
                     due_at=base_due + timedelta(days=n) if n % 3 else None,
                 )
+                if k == BIG_TASKS_PER_LIST // 2:  # one per list: what `board_write` renames
+                    big_tasks.append(str(task.id))
         scratch = services.board_create(
             actor=actor, name="Scratch", description="written by the load tests"
         )
@@ -139,6 +142,7 @@ def make_template(state_dir: Path) -> dict:
         "sessions": {role: str(s.id) for role, s in sessions.items()},
         "big_board": str(big.id),
         "big_lists": big_lists,
+        "big_tasks": big_tasks,
         "scratch_board": str(scratch.id),
         "scratch_lists": scratch_lists,
         "scratch_tasks": scratch_tasks,
@@ -322,12 +326,15 @@ def write_targets(state_dir: Path, template: dict, n_orgs: int) -> int:
         board = map_uuid(template["big_board"], i)
         scratch_lists = ",".join(str(map_uuid(x, i)) for x in template["scratch_lists"])
         scratch_tasks = ",".join(str(map_uuid(x, i)) for x in template["scratch_tasks"])
+        big_tasks = ",".join(str(map_uuid(x, i)) for x in template["big_tasks"])
         for role in ROLES:
             token = AccessToken()
             token["user_id"] = str(map_uuid(template["users"][role], i))
             token["sid"] = str(map_uuid(template["sessions"][role], i))
             lines.append(
-                "\t".join([host, role, str(token), str(board), scratch_lists, scratch_tasks])
+                "\t".join(
+                    [host, role, str(token), str(board), scratch_lists, scratch_tasks, big_tasks]
+                )
             )
     random.Random(7).shuffle(lines)
     (state_dir / "targets.tsv").write_text("\n".join(lines) + "\n")

@@ -68,6 +68,7 @@ def main() -> None:
 
     endpoints = {
         "healthz": lambda k: client.get("/healthz"),
+        "org": lambda k: client.get("/api/v1/org"),
         "board": lambda k: client.get(f"/api/v1/boards/{board}"),
         "tasks": lambda k: client.get(
             "/api/v1/tasks",
