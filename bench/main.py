@@ -141,6 +141,8 @@ class Server:
             str(self.port),
             "--workers",
             str(self.workers),
+            # as ops/run: API_THREADS threads per WSGI worker (granian's default is hundreds)
+            *(["--blocking-threads", os.environ.get("API_THREADS", "4")] if self.interface == "wsgi" else []),
             self.app,
         ]
         self.log_file = open(self.log_path, "a")
