@@ -28,17 +28,33 @@ from _common import django_setup
 from ranking import _defaults
 
 
-def measure(op, calls: int, counter: list[int], show_sql: bool) -> tuple[int, float]:
+def measure(
+    op, calls: int, counter: list[int], show_sql: bool, profile: bool = False
+) -> tuple[int, float]:
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
     reset_queries()  # the log is bounded: a full one would count nothing
     with CaptureQueriesContext(connection) as queries:
         op(counter[0])
+    captured = list(queries.captured_queries)  # (a property over the live log)
     counter[0] += 1
     if show_sql:
-        for q in queries.captured_queries:
+        for q in captured:
             print(f"    {' '.join(q['sql'].split())[:200]}")
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile(time.process_time)  # CPU, not wall time
+        profiler.enable()
+        for _ in range(calls):
+            op(counter[0])
+            counter[0] += 1
+        profiler.disable()
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(45)
+        stats.print_callees("services/tasks.py.*task_(create|move)$")
     best = float("inf")
     for _ in range(3):
         t0 = time.process_time()
@@ -46,7 +62,7 @@ def measure(op, calls: int, counter: list[int], show_sql: bool) -> tuple[int, fl
             op(counter[0])
             counter[0] += 1
         best = min(best, (time.process_time() - t0) * 1000 / calls)
-    return len(queries.captured_queries), best
+    return len(captured), best
 
 
 def main() -> None:
@@ -54,6 +70,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=60)
     parser.add_argument("--sql", action="store_true", help="print the statements of each write")
     parser.add_argument("--only", default="", help="comma-separated rows to run (default: all)")
+    parser.add_argument("--profile", action="store_true", help="cProfile each row's calls (top 30)")
     options = parser.parse_args()
     _defaults()
     django_setup()
@@ -141,14 +158,14 @@ def main() -> None:
             for name, op in ops.items():
                 if only and name not in only:
                     continue
-                statements, cpu_ms = measure(op, options.calls, counter, options.sql)
+                statements, cpu_ms = measure(op, options.calls, counter, options.sql, options.profile)
                 print(f"{name} | {statements} | {cpu_ms:.2f}")
         # Through the stack: the middleware selects the schema from the host.
         http_create(counter[0])  # fills the host/user/session/role cache
         for name, op in {"http_create": http_create, "http_move": http_move}.items():
             if only and name not in only:
                 continue
-            statements, cpu_ms = measure(op, options.calls, counter, options.sql)
+            statements, cpu_ms = measure(op, options.calls, counter, options.sql, options.profile)
             print(f"{name} | {statements} | {cpu_ms:.2f}")
     finally:
         connection.set_schema_to_public()
