@@ -79,19 +79,19 @@ def placement_sql(table: str, container: str, *, exclude: bool) -> str:
     """
     others = f'"{container}" = %s' + (" AND id <> %s" if exclude else "")
     return f"""
-    pl_size AS (SELECT count(*) AS size FROM "{table}" WHERE {others}),
-    pl_index AS (
+    pl_size AS MATERIALIZED (SELECT count(*) AS size FROM "{table}" WHERE {others}),
+    pl_index AS MATERIALIZED (
         SELECT size, CASE WHEN %s::bigint IS NULL THEN size
                           ELSE greatest(0, least(%s::bigint, size)) END AS idx
         FROM pl_size),
-    pl_near AS (
+    pl_near AS MATERIALIZED (
         SELECT size, idx, (
             SELECT array_agg(rank ORDER BY rank) FROM (
                 SELECT rank FROM "{table}" WHERE {others}
                 ORDER BY rank OFFSET greatest(idx - 1, 0) LIMIT 2) n
         ) AS near
         FROM pl_index),
-    pl_bounds AS (
+    pl_bounds AS MATERIALIZED (
         SELECT size, idx,
                CASE WHEN idx > 0 THEN near[1] END AS before,
                CASE WHEN idx < size THEN near[CASE WHEN idx > 0 THEN 2 ELSE 1 END] END AS after
