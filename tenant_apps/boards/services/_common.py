@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Field, Model
 
 from platform_core.auth import Actor
 from platform_core.errors import Forbidden, InvalidInput, NotFound
@@ -151,9 +151,15 @@ def columns_sql(model: type[Model], alias: str = "") -> str:
     return ", ".join(f'{prefix}"{f.column}"' for f in model._meta.concrete_fields)
 
 
+def concrete_field(model: type[Model], attname: str) -> "Field[Any, Any]":
+    """The model's column field named `attname` (`list_id`, not `list`)."""
+    return next(f for f in model._meta.concrete_fields if f.attname == attname)
+
+
 def db_value(obj: Model, attname: str) -> Any:
     """The value of `obj`'s field as the ORM would send it to the database."""
-    return obj._meta.get_field(attname).get_db_prep_save(getattr(obj, attname), connection)
+    field = concrete_field(type(obj), attname)
+    return field.get_db_prep_save(getattr(obj, attname), connection)
 
 
 def insert_select(obj: Model, exprs: dict[str, tuple[str, list[Any]]]) -> tuple[str, list[Any]]:

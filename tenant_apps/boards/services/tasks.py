@@ -29,6 +29,7 @@ from tenant_apps.boards.models import Task, TaskList, TaskStatus
 from tenant_apps.boards.services._common import (
     UNSET,
     columns_sql,
+    concrete_field,
     db_value,
     delete_recorded,
     ensure_member,
@@ -38,7 +39,6 @@ from tenant_apps.boards.services._common import (
     given,
     insert_select,
     lock_task,
-    record,
     saved,
 )
 
@@ -186,17 +186,41 @@ def _finish(task: Task, event: AuditEvent, index: int, rank: int) -> None:
     saved(event)
 
 
+def _lock_task(actor: Actor, task: Task | UUID, action: Action = Action.TASK_UPDATE) -> Task:
+    """The task locked, with its position (one statement; NotFound), the actor
+    authorized on it for `action`."""
+    found = fetch_annotated(Task, _LOCK_TASK_SQL, [_id(task)], ("position",))
+    if not found:
+        raise NotFound("No such task.")
+    authorize(actor, action, found[0])
+    return found[0]
+
+
 def _task_change(*, actor: Actor, task: Task, action: str, **fields: Any) -> Task:
-    """Set `fields` on the locked task; one event with the diff, none if nothing changed."""
+    """Set `fields` on the locked task; one event with the diff, none if nothing
+    changed. One statement: the UPDATE and the audit event's INSERT."""
     before = snapshot(task, TASK_FIELDS)
     changed = [name for name, value in fields.items() if getattr(task, name) != value]
     if not changed:
         return task
+    old = Task(**{f.attname: getattr(task, f.attname) for f in Task._meta.concrete_fields})
     for name in changed:
         setattr(task, name, fields[name])
     task.updated_at = timezone.now()
-    task.save(update_fields=[*changed, "updated_at"])
-    record(actor, action, task, diff(before, snapshot(task, TASK_FIELDS)), boards=[task.board_id])
+    columns = [*changed, "updated_at"]
+    event = audit_event(
+        actor=actor, action=action, target=task, changes=diff(before, snapshot(task, TASK_FIELDS))
+    )
+    insert_event, event_params = insert_select(event, {})
+    sets = ", ".join(f'"{concrete_field(Task, name).column}" = %s' for name in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'WITH upd AS (UPDATE "{_TASK}" SET {sets} WHERE id = %s RETURNING 1) {insert_event} FROM upd',
+            [*(db_value(task, name) for name in columns), task.id, *event_params],
+        )
+    saved(event)
+    ranking.forget([old, task])
+    boards_changed(connection.schema_name, [task.board_id], event)  # type: ignore[attr-defined]  # django-tenants
     return task
 
 
@@ -204,31 +228,32 @@ def _task_change(*, actor: Actor, task: Task, action: str, **fields: Any) -> Tas
 def task_update(
     *,
     actor: Actor,
-    task: Task,
+    task: Task | UUID,
     title: str = UNSET,
     description: str = UNSET,
     priority: str = UNSET,
     due_at: datetime | None = UNSET,
 ) -> Task:
-    """Change the given fields (`due_at=None` clears the due date)."""
+    """Change the given fields (`due_at=None` clears the due date). `task` (an
+    instance or its id) is looked up with its lock (NotFound) and the actor
+    authorized on it (TASK_UPDATE), as in every service below."""
     fields = given(title=title, description=description, priority=priority, due_at=due_at)
-    return _task_change(actor=actor, task=lock_task(task.id), action="task.updated", **fields)
+    return _task_change(actor=actor, task=_lock_task(actor, task), action="task.updated", **fields)
 
 
 @transaction.atomic
-def task_assign(*, actor: Actor, task: Task, assignee_id: UUID | None) -> Task:
+def task_assign(*, actor: Actor, task: Task | UUID, assignee_id: UUID | None) -> Task:
     """Assign to a member of this organization (422 otherwise); None unassigns."""
+    task = _lock_task(actor, task)
     ensure_member(actor, assignee_id)
-    return _task_change(
-        actor=actor, task=lock_task(task.id), action="task.assigned", assignee_id=assignee_id
-    )
+    return _task_change(actor=actor, task=task, action="task.assigned", assignee_id=assignee_id)
 
 
 @transaction.atomic
-def task_complete(*, actor: Actor, task: Task) -> Task:
+def task_complete(*, actor: Actor, task: Task | UUID) -> Task:
     """Status `done` with `completed_at`. Idempotent: a done task keeps its
     `completed_at` and no event is written."""
-    task = lock_task(task.id)
+    task = _lock_task(actor, task)
     if task.status == TaskStatus.DONE:
         return task
     return _task_change(
@@ -241,9 +266,9 @@ def task_complete(*, actor: Actor, task: Task) -> Task:
 
 
 @transaction.atomic
-def task_reopen(*, actor: Actor, task: Task) -> Task:
+def task_reopen(*, actor: Actor, task: Task | UUID) -> Task:
     """Back to `open`, `completed_at` cleared. Idempotent like task_complete."""
-    task = lock_task(task.id)
+    task = _lock_task(actor, task)
     if task.status == TaskStatus.OPEN:
         return task
     return _task_change(
@@ -298,7 +323,7 @@ def task_move(
     task.position = was  # type: ignore[attr-defined]
     kept = {k: v for k, v in moved.items() if k != "position"}  # if the move keeps the index
     event = audit_event(actor=actor, action="task.moved", target=task, changes=moved)
-    changes = AuditEvent._meta.get_field("changes")
+    changes = concrete_field(AuditEvent, "changes")
     insert_event, event_params = insert_select(
         event,
         {
