@@ -180,3 +180,22 @@ def test_task_move_is_two_locks_and_one_statement(api, world, lookalike):
     assert 'UPDATE "boards_task"' in update and 'INSERT INTO "audit_auditevent"' in update
     r = api(world.b, world.b.owner).get("/tasks", {"list_id": str(lookalike.lists[1].id)})
     assert [t["title"] for t in r.json()["items"]] == ["Doing #0", "Doing #1", "Doing #2"]
+
+
+def test_task_update_is_a_lock_and_one_statement(api, world, lonely_task, lookalike):
+    """PATCH /tasks/{id}: the task locked (its one read, authorized on it), then one
+    statement that updates it and inserts its audit event (no pre-save read)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api(world.a, world.a.owner)
+    assert client.patch(f"/tasks/{lonely_task.id}", {"title": "warm"}).status_code == 200
+    with CaptureQueriesContext(connection) as ctx:
+        r = client.patch(f"/tasks/{lonely_task.id}", {"title": "counted"})
+    assert r.status_code == 200 and r.json()["title"] == "counted", r.content
+    statements = _statements(ctx)
+    assert len(statements) == SEARCH_PATH + SAVEPOINT + 2, statements
+    assert statements[2].endswith("FOR UPDATE OF t")
+    assert 'UPDATE "boards_task"' in statements[3] and 'INSERT INTO "audit_auditevent"' in statements[3]
+    r = api(world.b, world.b.owner).get("/tasks", {"list_id": str(lookalike.lists[0].id)})
+    assert "counted" not in [t["title"] for t in r.json()["items"]]
