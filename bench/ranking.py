@@ -15,8 +15,8 @@ rebalancing), then creates `--inserts` tasks through services.task_create
 - middle: always at the same position, size // 2
 - append: always at the end
 
-and reports per insert the time and the task rows UPDATEd (renumbering:
-the rowcount of every UPDATE of boards_task). Then it renders the board detail
+and reports per insert the time and the task rows rewritten (renumbering:
+rows whose version changed, tests.support.RewrittenTaskRows). Then it renders the board detail
 (GET /boards/{id} without the cache) of a board holding those lists and
 reports its size. The organization is dropped at the end.
 """
@@ -43,27 +43,10 @@ def _defaults() -> None:
     os.environ.setdefault("SPARE_SCHEMA_POOL_SIZE", "0")  # no spare schemas left behind
 
 
-class UpdatedTaskRows:
-    """A connection execute wrapper adding up the rows of every UPDATE of
-    boards_task (cursor.rowcount). pg_stat_xact_user_tables would not do: in
-    PostgreSQL 15+ it also shows counts of earlier transactions that the
-    backend has not flushed yet (at most once a second)."""
-
-    def __init__(self):
-        self.rows = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        result = execute(sql, params, many, context)
-        if sql.startswith('UPDATE "boards_task"'):
-            self.rows += max(context["cursor"].rowcount, 0)
-        return result
-
-
 def run_scenario(actor, board, name: str, size: int, inserts: int, spacing: int) -> dict:
-    from django.db import connection
-
     from tenant_apps.boards import services
     from tenant_apps.boards.models import Task
+    from tests.support import RewrittenTaskRows  # (ROOT is on sys.path: _common)
 
     task_list = services.list_create(actor=actor, board=board, name=f"{name} ({size})")
     Task.objects.bulk_create(
@@ -81,16 +64,14 @@ def run_scenario(actor, board, name: str, size: int, inserts: int, spacing: int)
     )
     position = {"front": 0, "middle": size // 2, "append": None}[name]
     seconds, rows = [], []
-    counter = UpdatedTaskRows()
-    with connection.execute_wrapper(counter):
-        for i in range(inserts):
-            before = counter.rows
-            t0 = time.perf_counter()
-            services.task_create(
-                actor=actor, task_list=task_list, title=f"{name} {i}", position=position
-            )
-            seconds.append(time.perf_counter() - t0)
-            rows.append(counter.rows - before)
+    rewritten = RewrittenTaskRows(task_list.id)
+    for i in range(inserts):
+        t0 = time.perf_counter()
+        services.task_create(
+            actor=actor, task_list=task_list, title=f"{name} {i}", position=position
+        )
+        seconds.append(time.perf_counter() - t0)
+        rows.append(rewritten.since_last())
     ms = [s * 1000 for s in seconds]
     return {
         "scenario": name,

@@ -195,3 +195,28 @@ def race(*calls) -> list:
     for r in results:
         assert not isinstance(r, Exception), repr(r)
     return results
+
+
+class RewrittenTaskRows:
+    """The task rows of a list rewritten since the last look: those whose row
+    version (ctid: every UPDATE writes a new one) changed; new rows do not
+    count. It reads the state, so every write path is counted whatever SQL
+    made it (a rebalance's UPDATE, a move's UPDATE fused with its placement).
+    Used by tests/boards/test_ranking_cost.py and bench/ranking.py."""
+
+    def __init__(self, list_id):
+        self.list_id = list_id
+        self.versions = self._read()
+
+    def _read(self) -> dict:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                'SELECT id, ctid::text FROM "boards_task" WHERE list_id = %s', [self.list_id]
+            )
+            return dict(cursor.fetchall())
+
+    def since_last(self) -> int:
+        now = self._read()
+        rewritten = sum(1 for key, version in self.versions.items() if now.get(key, version) != version)
+        self.versions = now
+        return rewritten

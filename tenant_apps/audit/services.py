@@ -57,12 +57,27 @@ def audit_record(
     Records only: side effects (a board's cached detail, live subscribers) are
     the calling service's to schedule (tenant_apps.boards.effects).
     """
+    event = audit_event(actor=actor, action=action, target=target, changes=changes)
+    event.save(force_insert=True)
+    return event
+
+
+def audit_event(
+    *,
+    actor: Any,
+    action: str,
+    target: Any,
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """audit_record's event, checked but not yet written: for a service that
+    writes it in the same statement as its change (its INSERT must follow in
+    the same transaction; tenant_apps.boards.services.tasks does)."""
     if not connection.in_atomic_block:
         raise RuntimeError("audit_record must run inside the mutation's transaction")
     about = audit_target(target)
     if about.id is None:
         raise ValueError(f"audit_record: the {about.type} has no id (record a deletion before deleting)")
-    return AuditEvent.objects.create(
+    return AuditEvent(
         actor_id=_actor_id(actor),
         action=action,
         target_type=about.type,

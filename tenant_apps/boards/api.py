@@ -133,8 +133,8 @@ def task_list(request: OrgRequest, filters: Query[TaskFilters], page: Query[Page
 @requires(Action.TASK_CREATE, per_object=True)
 def task_create(request: OrgRequest, payload: TaskCreateIn):
     data = payload.dict()
-    task_list = access_list(data.pop("list_id"))
-    authorize(request.actor, Action.TASK_CREATE, task_list)
+    # The service looks the list up with its lock (404) and authorizes on it.
+    task_list = data.pop("list_id")
     return Status(201, services.task_create(actor=request.actor, task_list=task_list, **data))
 
 
@@ -149,9 +149,10 @@ def task_detail(request: OrgRequest, task_id: UUID):
 @router.patch("/tasks/{task_id}", response={200: TaskOut, **ERRORS_OBJECT})
 @requires(Action.TASK_UPDATE, per_object=True)
 def task_update(request: OrgRequest, task_id: UUID, payload: TaskUpdateIn):
-    task = access_task(task_id)
-    authorize(request.actor, Action.TASK_UPDATE, task)
-    return services.task_update(actor=request.actor, task=task, **payload.dict(exclude_unset=True))
+    # The service looks the task up with its lock (404) and authorizes on it.
+    return services.task_update(
+        actor=request.actor, task=task_id, **payload.dict(exclude_unset=True)
+    )
 
 
 @router.delete("/tasks/{task_id}", response={204: None, **ERRORS_OBJECT})
@@ -166,35 +167,31 @@ def task_delete(request: OrgRequest, task_id: UUID):
 @router.post("/tasks/{task_id}/assign", response={200: TaskOut, **ERRORS_OBJECT})
 @requires(Action.TASK_UPDATE, per_object=True)
 def task_assign(request: OrgRequest, task_id: UUID, payload: TaskAssignIn):
-    task = access_task(task_id)
-    authorize(request.actor, Action.TASK_UPDATE, task)
-    return services.task_assign(actor=request.actor, task=task, assignee_id=payload.assignee_id)
+    # (as task_update)
+    return services.task_assign(
+        actor=request.actor, task=task_id, assignee_id=payload.assignee_id
+    )
 
 
 @router.post("/tasks/{task_id}/complete", response={200: TaskOut, **ERRORS_OBJECT})
 @requires(Action.TASK_UPDATE, per_object=True)
 def task_complete(request: OrgRequest, task_id: UUID):
-    task = access_task(task_id)
-    authorize(request.actor, Action.TASK_UPDATE, task)
-    return services.task_complete(actor=request.actor, task=task)
+    return services.task_complete(actor=request.actor, task=task_id)  # (as task_update)
 
 
 @router.post("/tasks/{task_id}/reopen", response={200: TaskOut, **ERRORS_OBJECT})
 @requires(Action.TASK_UPDATE, per_object=True)
 def task_reopen(request: OrgRequest, task_id: UUID):
-    task = access_task(task_id)
-    authorize(request.actor, Action.TASK_UPDATE, task)
-    return services.task_reopen(actor=request.actor, task=task)
+    return services.task_reopen(actor=request.actor, task=task_id)  # (as task_update)
 
 
 @router.post("/tasks/{task_id}/move", response={200: TaskOut, **ERRORS_WRITE})
 @requires(Action.TASK_UPDATE, per_object=True)
 def task_move(request: OrgRequest, task_id: UUID, payload: TaskMoveIn):
-    task = access_task(task_id)
-    authorize(request.actor, Action.TASK_UPDATE, task)
-    to_list = access_list(payload.list_id)
+    # The service looks the task and the list up with their locks (404) and
+    # authorizes on the task before it says anything about the list.
     return services.task_move(
-        actor=request.actor, task=task, to_list=to_list, position=payload.position
+        actor=request.actor, task=task_id, to_list=payload.list_id, position=payload.position
     )
 
 

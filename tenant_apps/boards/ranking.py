@@ -1,7 +1,9 @@
 """Gapped integer ranks: the order of lists in a board and of tasks in a list.
 
-Placing an item at a 0-based position reads the (at most two) neighbours at
-that position and takes a rank between them: one row written. Appending
+Placing an item at a 0-based position reads the size of the container and
+the (at most two) neighbours at that position and takes a rank between them,
+all in one statement (`placement_sql`, which the task services fuse with their
+INSERT/UPDATE and audit event): one row written. Appending
 takes the last rank + `GAP`, inserting first the first rank - `GAP` (ranks
 are signed 64-bit), so the ends never run out of room in practice. Between
 two neighbours the midpoint is taken, which leaves room for about log2(GAP)
@@ -26,8 +28,12 @@ serialised; the unique (container, rank) constraint, deferred to commit, is
 the safety net.
 """
 
+from functools import cache
 from typing import Any
 
+from cacheops.conf import model_profile
+from django.conf import settings
+from django.db import connection
 from django.db.models import Model, QuerySet
 
 from platform_core.cache import invalidate_rows
@@ -53,42 +59,102 @@ def clamp(position: int | None, size: int) -> int:
     return max(0, min(position, size))
 
 
-def place(
-    siblings: QuerySet[Any], item: Model, position: int | None, *, capacity: int | None = None
-) -> tuple[int, int]:
-    """Where `item` goes among `siblings` (the container's items; `item` itself is ignored).
+@cache
+def placement_sql(table: str, container: str, *, exclude: bool) -> str:
+    """CTEs ending in `pl(size, idx, before, after, rank)`: where an item goes in
+    the container, in one statement (PostgreSQL reads the count and the (at most
+    two) neighbours at the clamped position from the (container, rank) index).
 
-    Returns the clamped position and a free rank between its neighbours there.
-    When no rank is free, renumbers a window of neighbours (one UPDATE) around
-    a slot for `item`. The caller writes `item.rank`. With `capacity`, raises
-    Full when the container already holds that many other items.
+    `rank` is a free rank between the neighbours, NULL when there is none (the
+    caller rebalances, then asks again); `size` counts the other items. The
+    choice is `place`'s, in SQL: after the last, GAP more; before the first,
+    GAP less; between two, the midpoint (floor, as Python's //).
+
+    Parameters, in order (placement_params): container id, [item id], position,
+    position, container id, [item id], rank; with `exclude` the item itself is
+    left out (a move within its container). A rank given is taken as is (the
+    slot a rebalance made). Run it after the statement that locked
+    the container: each statement reads a fresh snapshot, so it sees every
+    placement committed before the lock was granted.
     """
-    # cacheops adds QuerySet.nocache (unknown to django-stubs).
-    siblings = siblings.nocache().exclude(pk=item.pk).order_by("rank")  # type: ignore[attr-defined]
-    size = siblings.count()
+    others = f'"{container}" = %s' + (" AND id <> %s" if exclude else "")
+    return f"""
+    pl_size AS MATERIALIZED (SELECT count(*) AS size FROM "{table}" WHERE {others}),
+    pl_index AS MATERIALIZED (
+        SELECT size, CASE WHEN %s::bigint IS NULL THEN size
+                          ELSE greatest(0, least(%s::bigint, size)) END AS idx
+        FROM pl_size),
+    pl_near AS MATERIALIZED (
+        SELECT size, idx, (
+            SELECT array_agg(rank ORDER BY rank) FROM (
+                SELECT rank FROM "{table}" WHERE {others}
+                ORDER BY rank OFFSET greatest(idx - 1, 0) LIMIT 2) n
+        ) AS near
+        FROM pl_index),
+    pl_bounds AS MATERIALIZED (
+        SELECT size, idx,
+               CASE WHEN idx > 0 THEN near[1] END AS before,
+               CASE WHEN idx < size THEN near[CASE WHEN idx > 0 THEN 2 ELSE 1 END] END AS after
+        FROM pl_near),
+    pl AS (
+        SELECT size, idx, before, after, coalesce(%s::bigint, CASE
+            WHEN before IS NULL AND after IS NULL THEN {GAP}::bigint
+            WHEN after IS NULL AND before <= {HIGH - GAP} THEN before + {GAP}
+            WHEN before IS NULL AND after >= {LOW + GAP} THEN after - {GAP}
+            WHEN after::numeric - before > 1 THEN (before + div(after::numeric - before, 2))::bigint
+        END) AS rank
+        FROM pl_bounds)"""
+
+
+def placement_params(
+    container_id: Any, item_id: Any, position: int | None, *, exclude: bool, rank: int | None = None
+) -> list[Any]:
+    """The parameters of placement_sql(..., exclude=exclude), in order."""
+    others = [container_id, item_id] if exclude else [container_id]
+    return [*others, position, position, *others, rank]
+
+
+def place(
+    model: type[Model],
+    container: str,
+    container_id: Any,
+    item_id: Any,
+    position: int | None,
+    *,
+    capacity: int | None = None,
+) -> tuple[int, int]:
+    """Where item `item_id` goes among the items of `model` whose `container`
+    column is `container_id` (the item itself is ignored).
+
+    Returns the clamped position and a free rank between its neighbours there:
+    one statement. When no rank is free, renumbers a window of neighbours (one
+    UPDATE) around a slot for the item. The caller writes the item's rank.
+    With `capacity`, raises Full when the container already holds that many
+    other items. The caller holds a lock on the container row.
+    """
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH {placement_sql(table, container, exclude=True)} SELECT size, idx, before, after, rank FROM pl",
+            placement_params(container_id, item_id, position, exclude=True),
+        )
+        size, index, before, after, rank = cursor.fetchone()
     if capacity is not None and size >= capacity:
         raise Full(capacity)
-    index = clamp(position, size)
-    start = max(index - 1, 0)
-    neighbours: list[int] = list(siblings.values_list("rank", flat=True)[start : index + 1])
-    before = neighbours[0] if index > 0 else None
-    after = neighbours[-1] if index < size else None
-
-    if before is None and after is None:
-        return index, GAP
-    # (`before` and `after` are not both None past this point.)
-    if after is None and before is not None and before + GAP <= HIGH:
-        return index, before + GAP
-    if before is None and after is not None and after - GAP >= LOW:
-        return index, after - GAP
-    if before is not None and after is not None and after - before > 1:
-        return index, (before + after) // 2
-    return index, rebalance(siblings, index, size, before, after)
+    if rank is None:
+        rank = rebalance(siblings(model, container, container_id, item_id), index, size, before, after)
+    return int(index), int(rank)
 
 
-def rebalance(
-    siblings: QuerySet[Any], index: int, size: int, before: int | None, after: int | None
-) -> int:
+def siblings(model: type[Model], container: str, container_id: Any, item_id: Any) -> QuerySet[Any]:
+    """The other items of the container, by rank, read from PostgreSQL (never the query cache)."""
+    # cacheops adds QuerySet.nocache (unknown to django-stubs).
+    queryset = model._default_manager.nocache()  # type: ignore[attr-defined]
+    result: QuerySet[Any] = queryset.filter(**{container: container_id}).exclude(pk=item_id)
+    return result.order_by("rank")
+
+
+def rebalance(siblings: QuerySet[Any], index: int, size: int, before: int | None, after: int | None) -> int:
     """Renumber the smallest acceptable window around slot `index`; return the slot's rank.
 
     `siblings` is ordered by rank; `before`/`after` are the ranks of the items
@@ -133,6 +199,19 @@ def rebalance(
             rewritten.append(obj)
     if rewritten:
         siblings.model.objects.bulk_update(rewritten, ["rank"])
-        invalidate_rows(rewritten)  # bulk_update sends no signals: tell the query cache
+        forget(rewritten)  # bulk_update sends no signals: tell the query cache
     assert slot_rank is not None  # the window always holds the slot
     return slot_rank
+
+
+def forget(rows: list[Any]) -> None:
+    """platform_core.cache.invalidate_rows for rows written where cacheops cannot
+    see (bulk and raw SQL): after commit, the query-cache entries that may hold
+    them go. Nothing to do (no Redis call) when the query cache does not hold
+    their model (CACHEOPS without boards.*, or CACHEOPS_ENABLED off)."""
+    if rows and _query_cached(type(rows[0])):
+        invalidate_rows(rows)
+
+
+def _query_cached(model: type[Model]) -> bool:
+    return bool(settings.CACHEOPS_ENABLED and model_profile(model))

@@ -84,34 +84,42 @@ def lists_with_position() -> QuerySet[TaskList]:
 # --- access helpers ---------------------------------------------------------------
 # The object in this organization (the request's schema) or NotFound; what the
 # caller may do with it is the matrix's (platform_core.permissions.authorize).
+# Read from PostgreSQL, never the query cache: a write that follows must act on
+# the row as it is (and a cache miss inside a request that writes costs more
+# than the read: a lookup, a store, then an invalidation at commit).
 
 
 def access_board(board_id: UUID) -> Board:
-    board = Board.objects.filter(id=board_id).first()
+    board = Board.objects.nocache().filter(id=board_id).first()  # type: ignore[attr-defined]
     if board is None:
         raise NotFound("No such board.")
-    return board
+    return board  # type: ignore[no-any-return]
 
 
 def access_list(list_id: UUID) -> TaskList:
-    task_list = lists_with_position().filter(id=list_id).first()
+    task_list = lists_with_position().nocache().filter(id=list_id).first()  # type: ignore[attr-defined]
     if task_list is None:
         raise NotFound("No such list.")
-    return task_list
+    return task_list  # type: ignore[no-any-return]
 
 
 def access_task(task_id: UUID) -> Task:
-    task = tasks_with_position().filter(id=task_id).first()
+    task = tasks_with_position().nocache().filter(id=task_id).first()  # type: ignore[attr-defined]
     if task is None:
         raise NotFound("No such task.")
-    return task
+    return task  # type: ignore[no-any-return]
 
 
 def access_comment(comment_id: UUID) -> Comment:
-    comment = Comment.objects.select_related("task").filter(id=comment_id).first()
+    comment = (
+        Comment.objects.nocache()  # type: ignore[attr-defined]
+        .select_related("task")
+        .filter(id=comment_id)
+        .first()
+    )
     if comment is None:
         raise NotFound("No such comment.")
-    return comment
+    return comment  # type: ignore[no-any-return]
 
 
 # --- boards -------------------------------------------------------------------------

@@ -2,17 +2,18 @@
 (issue 11, finding 9): repeated inserts at one spot used to renumber the whole
 list every ~11 inserts (a 2,000-task list: ~1 s, 2,000 rows each time).
 
-Rows UPDATEd are the rowcounts of every UPDATE of the task table around each
-placement, so every write path is counted, whatever SQL made it.
+Rows rewritten are the task rows whose row version changed around each
+placement (tests.support.RewrittenTaskRows), so every write path is counted,
+whatever SQL made it.
 """
 
 import pytest
-from django.db import connection
 from model_bakery import baker
 
 from platform_core.auth import Actor
 from tenant_apps.boards import ranking
 from tests.boards.conftest import in_org, seed_board
+from tests.support import RewrittenTaskRows
 
 pytestmark = pytest.mark.django_db
 
@@ -26,21 +27,6 @@ def _actor(org_world) -> Actor:
     return Actor(
         user_id=owner.id, email=owner.email, name=owner.name, org_id=org_world.org.id, role="owner"
     )
-
-
-class UpdatedTaskRows:
-    """Execute wrapper: the rows of every UPDATE of boards_task (cursor.rowcount).
-    (pg_stat_xact_user_tables would not do: PostgreSQL 15+ also shows there the
-    counts of earlier transactions the backend has not flushed yet.)"""
-
-    def __init__(self):
-        self.rows = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        result = execute(sql, params, many, context)
-        if sql.startswith('UPDATE "boards_task"'):
-            self.rows += max(context["cursor"].rowcount, 0)
-        return result
 
 
 def _long_list(org_world, spacing: int):
@@ -100,14 +86,13 @@ def test_inserts_at_one_position_rewrite_few_rows(
     per_insert = []
     with in_org(world.b):
         b_before = _lookalike_ranks(lookalike)
-    counter = UpdatedTaskRows()
-    with in_org(world.a), connection.execute_wrapper(counter):
+    with in_org(world.a):
+        rewritten = RewrittenTaskRows(task_list.id)
         for i in range(INSERTS):
-            before = counter.rows
             task = services.task_create(
                 actor=actor, task_list=task_list, title=f"n{i}", position=position
             )
-            per_insert.append(counter.rows - before)
+            per_insert.append(rewritten.since_last())
             assert task.position == min(position, SIZE + i)
             expected.insert(position, f"n{i}")
         assert _titles_in_rank_order(task_list.id) == expected
@@ -131,17 +116,15 @@ def test_moves_to_one_position_rewrite_few_rows(world, lookalike):
     actor = _actor(world.a)
     expected = [f"t{i}" for i in range(SIZE)]
     total = 0
-    counter = UpdatedTaskRows()
     with in_org(world.a):
+        rewritten = RewrittenTaskRows(task_list.id)
         for _ in range(INSERTS):
             last = Task.objects.filter(list_id=task_list.id).order_by("-rank").first()
             task = access_task(last.id)
-            before = counter.rows
-            with connection.execute_wrapper(counter):
-                moved = services.task_move(
-                    actor=actor, task=task, to_list=task_list, position=SIZE // 2
-                )
-            total += counter.rows - before - 1  # the moved task's own row
+            moved = services.task_move(
+                actor=actor, task=task, to_list=task_list, position=SIZE // 2
+            )
+            total += rewritten.since_last() - 1  # the moved task's own row
             assert moved.position == SIZE // 2
             expected.insert(SIZE // 2, expected.pop())
         assert _titles_in_rank_order(task_list.id) == expected

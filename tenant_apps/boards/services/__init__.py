@@ -5,8 +5,11 @@ which derives the target's type, id and board from the instance) and
 schedules its side effects explicitly: `effects.boards_changed` names every
 board the write touched (their rendered detail is retired and their live
 subscribers hear the event, after commit). Permission checks are
-the handlers' (`authorize`); services enforce the business rules: assignees
-are members, moves stay on their board, order stays consistent.
+the handlers' (`authorize`), except for the task writes that take ids
+(create, update, assign, complete, reopen, move): there the service looks the
+row up with its lock, raises the access helpers' NotFound, and authorizes on
+the locked row, so the row is read once. Services enforce the business rules:
+assignees are members, moves stay on their board, order stays consistent.
 
 A call that changes nothing (completing a done task, a PATCH with the
 current values, moving a task to where it is) returns the object unchanged
@@ -14,8 +17,11 @@ and writes no audit event: events record changes, not requests.
 
 Locks, always taken in this order, so concurrent writers queue instead of
 deadlocking: the board row (list order), then list rows sorted by id (task
-order), then the task row. Rows read from a handler may come from the query
-cache; services re-read what they change under a lock.
+order), then the task row. Nothing here reads through the query cache
+(cacheops): services read what they change under a lock, from PostgreSQL.
+The hot task writes are raw statements (`tasks`): the placement, the row
+and its audit event in one statement; rows cacheops cannot see written are
+invalidated after commit (`ranking.forget`).
 
 One module per entity (boards, lists, tasks, comments); the shared helpers
 and locks are in `_common`. This package re-exports the public names.

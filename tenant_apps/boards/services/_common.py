@@ -2,11 +2,11 @@
 placement, and the row locks (always taken in the order the package doc gives)."""
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import Field, Model
 
 from platform_core.auth import Actor
 from platform_core.errors import Forbidden, InvalidInput, NotFound
@@ -17,6 +17,8 @@ from tenant_apps.boards import ranking
 from tenant_apps.boards.effects import boards_changed
 from tenant_apps.boards.models import Board, Task, TaskList
 from tenant_apps.boards.selectors import lists_with_position, tasks_with_position
+
+M = TypeVar("M", bound=Model)
 
 
 class _Unset:
@@ -39,16 +41,25 @@ def ensure_member(actor: Actor, user_id: UUID | None) -> None:
 
 
 def place(
-    siblings: QuerySet[Any], item: Model, position: int | None, *, capacity: int | None = None, noun: str = ""
+    model: type[Model],
+    container: str,
+    container_id: UUID,
+    item_id: UUID,
+    position: int | None,
+    *,
+    capacity: int | None = None,
+    noun: str = "",
 ) -> tuple[int, int]:
     """ranking.place; a full container (checked under the caller's lock on it,
     so concurrent creates cannot overshoot) is 403 quota_exceeded."""
     try:
-        return ranking.place(siblings, item, position, capacity=capacity)
+        return ranking.place(model, container, container_id, item_id, position, capacity=capacity)
     except ranking.Full as full:
-        raise Forbidden(
-            f"Limit reached: at most {full.capacity} {noun}.", code="quota_exceeded"
-        ) from None
+        raise full_container(full.capacity, noun) from None
+
+
+def full_container(capacity: int, noun: str) -> Forbidden:
+    return Forbidden(f"Limit reached: at most {capacity} {noun}.", code="quota_exceeded")
 
 
 def record(
@@ -107,3 +118,70 @@ def lock_list_positioned(list_id: UUID) -> TaskList:
     if task_list is None:
         raise NotFound("No such list.")
     return task_list
+
+
+# --- raw statements (the hot writes: no ORM compilation, no query cache) --------------
+
+
+def fetch(model: type[M], sql: str, params: list[Any]) -> list[M]:
+    """Instances of `model` from a raw SELECT whose columns are the model's
+    concrete fields in order, optionally followed by extra columns set as
+    attributes (`annotations`, in order)."""
+    return fetch_annotated(model, sql, params, ())
+
+
+def fetch_annotated(model: type[M], sql: str, params: list[Any], annotations: tuple[str, ...]) -> list[M]:
+    names = [f.attname for f in model._meta.concrete_fields]
+    count = len(names)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    out = []
+    for row in rows:
+        obj = model.from_db(connection.alias, names, row[:count])
+        for name, value in zip(annotations, row[count:], strict=True):
+            setattr(obj, name, value)
+        out.append(obj)
+    return out
+
+
+def columns_sql(model: type[Model], alias: str = "") -> str:
+    """The model's concrete columns, quoted, in field order (`alias.` before each)."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(f'{prefix}"{f.column}"' for f in model._meta.concrete_fields)
+
+
+def concrete_field(model: type[Model], attname: str) -> "Field[Any, Any]":
+    """The model's column field named `attname` (`list_id`, not `list`)."""
+    return next(f for f in model._meta.concrete_fields if f.attname == attname)
+
+
+def db_value(obj: Model, attname: str) -> Any:
+    """The value of `obj`'s field as the ORM would send it to the database."""
+    field = concrete_field(type(obj), attname)
+    return field.get_db_prep_save(getattr(obj, attname), connection)
+
+
+def insert_select(obj: Model, exprs: dict[str, tuple[str, list[Any]]]) -> tuple[str, list[Any]]:
+    """`INSERT INTO <table> (<columns>) SELECT <values>` for `obj`, without its
+    FROM: each value is a parameter (db_value) unless `exprs` gives the field's
+    SQL and its parameters."""
+    values: list[str] = []
+    params: list[Any] = []
+    for f in obj._meta.concrete_fields:
+        if f.attname in exprs:
+            sql, more = exprs[f.attname]
+            values.append(sql)
+            params.extend(more)
+        else:
+            values.append("%s")
+            params.append(f.get_db_prep_save(getattr(obj, f.attname), connection))
+    table = obj._meta.db_table
+    return f'INSERT INTO "{table}" ({columns_sql(type(obj))}) SELECT {", ".join(values)}', params
+
+
+def saved(obj: M) -> M:
+    """Mark an instance written by raw SQL as loaded from the database."""
+    obj._state.adding = False
+    obj._state.db = connection.alias
+    return obj

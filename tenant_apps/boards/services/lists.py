@@ -27,8 +27,10 @@ def list_create(*, actor: Actor, board: Board, name: str, position: int | None =
     board = lock_board(board.id)
     task_list = TaskList(board=board, name=name)
     task_list.position, task_list.rank = place(  # type: ignore[attr-defined]  # position: set by the selectors, not a column
-        board.lists.all(),
-        task_list,
+        TaskList,
+        "board_id",
+        board.id,
+        task_list.id,
         position,
         capacity=settings.MAX_LISTS_PER_BOARD,
         noun="lists per board",
@@ -52,7 +54,7 @@ def list_update(
         update_fields.append("name")
     if position is not UNSET and position is not None:
         # The list sits between its neighbours' ranks: staying put never renumbers.
-        index, rank = ranking.place(board.lists.all(), task_list, position)
+        index, rank = ranking.place(TaskList, "board_id", board.id, task_list.id, position)
         if index != task_list.position:  # type: ignore[attr-defined]  # position: set by the selectors, not a column
             task_list.position, task_list.rank = index, rank  # type: ignore[attr-defined]  # position: set by the selectors, not a column
             update_fields.append("rank")
