@@ -130,6 +130,10 @@ class NearCache:
         if self._pubsub is None and not self._subscribe():
             return False
         try:
+            # The common case, nothing arrived, is one poll of the socket
+            # (get_message alone goes through redis-py's retry machinery).
+            if not self._pubsub.connection.can_read(0):
+                return True
             while (message := self._pubsub.get_message(timeout=0)) is not None:
                 if message["type"] == "message":
                     self._apply(message["data"])
