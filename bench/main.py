@@ -571,9 +571,11 @@ class Loader:
                 {"phase": label, "seconds": round(time.monotonic() - t0, 1), **warm}
             )
             # Start-up out of the figures (each worker thread's first requests, the
-            # DB pool's connections): a short run of warm reads and a few
+            # DB pool's connections, each process's near cache and verified-token
+            # LRU: about three passes over every (organization, user) pair, as a
+            # server that has been up a while has them): warm reads and a few
             # concurrent /readyz (SELECT 1); not measured.
-            self.wrk(server, "org", duration=1)
+            self.wrk(server, "org", duration=min(15.0, max(1.0, 3 * 3 * n_orgs / 1000)))
             prime_db_pool(server, self.opts.connections)
             for scenario in READ_SCENARIOS + WRITE_SCENARIOS:
                 drain(server)
