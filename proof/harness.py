@@ -260,6 +260,23 @@ def manage(*args: str, env: dict, timeout: float = 300) -> subprocess.CompletedP
     return out
 
 
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float) -> str | None:
+    """None once `url` answers /healthz with 200; otherwise what went wrong."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return "exited"
+        try:
+            req = urllib.request.Request(f"{url}/healthz", headers={"Host": BASE_DOMAIN})
+            with urllib.request.urlopen(req, timeout=2) as resp:
+                if resp.status == 200:
+                    return None
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.1)
+    return f"did not answer /healthz in {timeout} s"
+
+
 # granian's threads per WSGI worker (ops/run's API_THREADS).
 WSGI_THREADS = {"wsgi": ["--blocking-threads", "4"], "asgi": []}
 
@@ -290,23 +307,12 @@ class Server:
             cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                tail = self.log_tail()
-                self.stop()
-                raise RuntimeError(f"granian exited:\n{tail}")
-            try:
-                req = urllib.request.Request(f"{self.url}/healthz", headers={"Host": BASE_DOMAIN})
-                with urllib.request.urlopen(req, timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.2)
+        problem = wait_healthy(self.url, self.proc, timeout)
+        if problem is None:
+            return self
         tail = self.log_tail()
         self.stop()
-        raise RuntimeError(f"granian did not answer /healthz in {timeout} s:\n{tail}")
+        raise RuntimeError(f"granian {problem}:\n{tail}")
 
     def log_tail(self, n: int = 4000) -> str:
         try:
@@ -377,22 +383,12 @@ class Site:
             [nginx, "-c", str(self.dir / "nginx.conf"), "-p", str(self.dir), "-e", str(self.dir / "error.log")],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                log = (self.dir / "error.log").read_text(errors="replace") if (self.dir / "error.log").exists() else ""
-                self.stop()
-                raise RuntimeError(f"nginx exited:\n{log}")
-            try:
-                req = urllib.request.Request(f"{self.url}/healthz", headers={"Host": BASE_DOMAIN})
-                with urllib.request.urlopen(req, timeout=2) as resp:
-                    if resp.status == 200:
-                        return self
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.1)
+        problem = wait_healthy(self.url, self.proc, timeout)
+        if problem is None:
+            return self
+        log = (self.dir / "error.log").read_text(errors="replace") if (self.dir / "error.log").exists() else ""
         self.stop()
-        raise RuntimeError(f"nginx did not answer on {self.port} in {timeout} s")
+        raise RuntimeError(f"nginx {problem}:\n{log}")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -54,24 +54,31 @@ def api(world):
     return make
 
 
-@pytest.fixture
-def granian(world):
-    """granian serving the app (proof.harness.Server) on the test database and
-    Redis, signing keys shared, so rows committed here are what it serves."""
+def server_env() -> dict:
+    """The environment of a server on the test database and Redis, signing keys
+    shared, so rows committed here are what it serves."""
     from django.conf import settings
     from django.db import connection
 
-    from proof.harness import Server, app_env
+    from proof.harness import app_env
 
     db = connection.settings_dict
     url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = app_env(
+    return app_env(
         url,
         settings.REDIS_URL,
         CACHE_REDIS_URL=settings.CACHE_REDIS_URL,
         SECRET_KEY=settings.SECRET_KEY,
         JWT_SIGNING_KEY=settings.NINJA_JWT["SIGNING_KEY"],
     )
-    server = Server(env, workers=1).start()
+
+
+@pytest.fixture
+def granian(world):
+    """granian serving the app (proof.harness.Server) on the test database and
+    Redis, signing keys shared, so rows committed here are what it serves."""
+    from proof.harness import Server
+
+    server = Server(server_env(), workers=1).start()
     yield server
     server.stop()

@@ -20,21 +20,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def site(world):
-    from django.conf import settings
-    from django.db import connection
+    from proof.harness import Site
+    from tests.conftest import server_env
 
-    from proof.harness import Site, app_env
-
-    db = connection.settings_dict
-    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    env = app_env(
-        url,
-        settings.REDIS_URL,
-        CACHE_REDIS_URL=settings.CACHE_REDIS_URL,
-        SECRET_KEY=settings.SECRET_KEY,
-        JWT_SIGNING_KEY=settings.NINJA_JWT["SIGNING_KEY"],
-    )
-    site = Site(env).start()
+    site = Site(server_env()).start()
     yield site
     site.stop()
 
