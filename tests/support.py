@@ -220,3 +220,16 @@ class RewrittenTaskRows:
         rewritten = sum(1 for key, version in self.versions.items() if now.get(key, version) != version)
         self.versions = now
         return rewritten
+
+
+def board_through_api(client, name="Roadmap", lists=2, tasks=3):
+    """A board made over HTTP with `lists` lists of `tasks` tasks: (board, lists with their "tasks")."""
+    board = client.post("/boards", {"name": name}).json()
+    made = []
+    for i in range(lists):
+        task_list = client.post(f"/boards/{board['id']}/lists", {"name": f"List {i}"}).json()
+        task_list["tasks"] = [
+            client.post("/tasks", {"list_id": task_list["id"], "title": f"Task {i}.{j}"}).json() for j in range(tasks)
+        ]
+        made.append(task_list)
+    return board, made

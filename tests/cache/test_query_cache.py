@@ -5,19 +5,9 @@ a test's wrapping transaction."""
 import pytest
 from django.conf import settings
 
+from tests.support import board_through_api as _board
+
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _board(client, name="Roadmap", lists=2, tasks=3):
-    board = client.post("/boards", {"name": name}).json()
-    made = []
-    for i in range(lists):
-        task_list = client.post(f"/boards/{board['id']}/lists", {"name": f"List {i}"}).json()
-        task_list["tasks"] = [
-            client.post("/tasks", {"list_id": task_list["id"], "title": f"Task {i}.{j}"}).json() for j in range(tasks)
-        ]
-        made.append(task_list)
-    return board, made
 
 
 def test_only_tenant_tables_are_cached():

@@ -13,20 +13,9 @@ import redis
 from django.conf import settings
 
 from platform_core.cache import ALL_BOARDS, board_detail_cache
+from tests.support import board_through_api as _board
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _board(client, name="Roadmap", lists=2, tasks=3):
-    board = client.post("/boards", {"name": name}).json()
-    made = []
-    for i in range(lists):
-        task_list = client.post(f"/boards/{board['id']}/lists", {"name": f"List {i}"}).json()
-        task_list["tasks"] = [
-            client.post("/tasks", {"list_id": task_list["id"], "title": f"Task {i}.{j}"}).json() for j in range(tasks)
-        ]
-        made.append(task_list)
-    return board, made
 
 
 GZIP = {"HTTP_ACCEPT_ENCODING": "br;q=1.0, gzip;q=0.8, *;q=0.1"}
