@@ -10,6 +10,7 @@ Users, sessions and roles are read through `platform_core.ports` (registered
 by `shared_apps.accounts` and `shared_apps.orgs`): this module imports no app.
 """
 
+import hashlib
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,16 +26,23 @@ from ninja_jwt.tokens import AccessToken
 
 from platform_core.cache import (
     MISSING,
+    api_token_key,
     cache_get_many,
     cache_set,
     member_key,
     session_key,
     user_key,
 )
+from platform_core.context import token_id_var
 from platform_core.errors import Forbidden, Unauthorized
 from platform_core.http import AppRequest, OrgRequest
 from platform_core.permissions import Action, can
-from platform_core.ports import load_role, load_user, session_owner
+from platform_core.ports import load_api_token, load_role, load_user, session_owner, touch_api_token
+
+TOKEN_PREFIX = "thk_"  # API tokens (tenant_apps.tokens); anything else is a JWT
+# last_used_at is written at most once per this many seconds per token and process
+# (and the UPDATE itself skips rows written less than this long ago).
+TOKEN_TOUCH_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,10 @@ class Actor:
     name: str
     org_id: UUID
     role: str
+    # Set when the call is made with an API token: its id and scopes (the
+    # permission matrix caps the role by them). None for a person's JWT.
+    token_id: UUID | None = None
+    scopes: frozenset[str] | None = None
 
 
 def decode_access_token(raw: str) -> tuple[str, str]:
@@ -157,6 +169,8 @@ class MemberAuth(JWTAuth):
 
     def authenticate(self, request: OrgRequest, token: str) -> Actor:  # type: ignore[override]  # as JWTAuth's
         org = request.tenant
+        if token.startswith(TOKEN_PREFIX):
+            return self._api_token(request, token)
         user, role = user_from_access_token(token, org_id=str(org.id))
         if role is None:
             raise Forbidden("You are not a member of this organization.", code="not_a_member")
@@ -165,6 +179,101 @@ class MemberAuth(JWTAuth):
             user_id=UUID(user.id), email=user.email, name=user.name, org_id=UUID(str(org.id)), role=role
         )
         return request.actor
+
+    def _api_token(self, request: OrgRequest, raw: str) -> Actor:
+        """An API token of this organization: its owner with the owner's
+        current role, capped by the token's scopes. An owner who left (no role
+        here any more) makes the token invalid: 401, like a revoked one."""
+        org = request.tenant
+        token, user, role = api_token_identity(raw, str(org.id))
+        if role is None:
+            raise Unauthorized("Token is invalid or expired.", code="token_invalid")
+        request.user_auth = user
+        request.actor = Actor(
+            user_id=UUID(user.id),
+            email=user.email,
+            name=user.name,
+            org_id=UUID(str(org.id)),
+            role=role,
+            token_id=UUID(token["id"]),
+            scopes=frozenset(token["scopes"]),
+        )
+        token_id_var.set(token["id"])  # reset by RequestContextMiddleware at the end of the request
+        return request.actor
+
+
+def hash_api_token(raw: str) -> str:
+    """How API tokens are stored and looked up: sha256 of the whole secret
+    (256 random bits: no salt or slow hash needed)."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+_last_touch: dict[str, float] = {}
+
+
+def _touch(token_id: str) -> None:
+    now = time.monotonic()
+    if now - _last_touch.get(token_id, -TOKEN_TOUCH_SECONDS) < TOKEN_TOUCH_SECONDS:
+        return
+    _last_touch[token_id] = now
+    if len(_last_touch) > 50_000:  # a bounded memory of tokens seen
+        _last_touch.clear()
+        _last_touch[token_id] = now
+    touch_api_token(token_id)
+
+
+def api_token_identity(raw: str, org_id: str) -> tuple[dict[str, Any], AuthUser, str | None]:
+    """(token, user, role or None) for an API token of organization `org_id`
+    (the current schema); 401 if unknown here, revoked, expired, or its owner
+    is inactive. Steady state: process memory (near cache), else one MGET for
+    the token and one for its owner."""
+    if len(raw) > 100:
+        raise Unauthorized("Token is invalid or expired.", code="token_invalid")
+    key = api_token_key(org_id, hash_api_token(raw))
+    token = cache_get_many([key]).get(key)
+    if token is None:
+        token = load_api_token(hash_api_token(raw)) or MISSING
+        cache_set(key, token)
+    if token == MISSING:
+        raise Unauthorized("Token is invalid or expired.", code="token_invalid")
+    token = cast(dict[str, Any], token)
+    if token["expires_at"] is not None and token["expires_at"] <= time.time():
+        raise Unauthorized("Token is invalid or expired.", code="token_invalid")
+    user_id = token["user_id"]
+    keys = [user_key(user_id), member_key(org_id, user_id)]
+    cached = cache_get_many(keys)
+    user: dict[str, Any] | str | None = cached.get(keys[0])
+    if user is None:
+        user = load_user(user_id) or MISSING
+        cache_set(keys[0], user)
+    if user == MISSING:
+        raise Unauthorized("Token is invalid or expired.", code="token_invalid")
+    role = cached.get(keys[1])
+    if role is None:
+        role = load_role(org_id, user_id) or MISSING
+        cache_set(keys[1], role)
+    _touch(token["id"])
+    return token, AuthUser(session_id="", **cast(dict[str, Any], user)), (None if role == MISSING else role)
+
+
+def caller_of(request: HttpRequest) -> str | None:
+    """Who is calling, by the credentials alone, for per-caller bookkeeping
+    (rate limits, idempotency keys): `u:<user id>` for a valid JWT,
+    `t:<digest>` for an API token (a digest of its hash: one per token), None
+    without usable credentials. Not authentication: the handler still checks
+    everything (revocation, membership, role)."""
+    raw = _bearer(request)
+    if raw is None:
+        return None
+    if raw.startswith(TOKEN_PREFIX):
+        if len(raw) > 100:
+            return None
+        return "t:" + hashlib.sha256(hash_api_token(raw).encode()).hexdigest()[:32]
+    try:
+        user_id, _ = decode_access_token(raw)
+    except Unauthorized:
+        return None
+    return f"u:{user_id}"
 
 
 jwt_auth = JWTAuth()

@@ -100,6 +100,7 @@ TENANT_APPS = [
     "tenant_apps.boards",
     "tenant_apps.invites",
     "tenant_apps.members",  # no models: the org/members HTTP layer on organization hosts
+    "tenant_apps.tokens",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
