@@ -135,6 +135,7 @@ ORG_HOST_MIDDLEWARE = [
     "platform_core.middleware.BodySizeLimitMiddleware",
     "platform_core.middleware.TenantMiddleware",
     "platform_core.throttle.RateLimitMiddleware",
+    "platform_core.idempotency.IdempotencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "platform_core.middleware.ErrorEnvelopeMiddleware",
 ]
