@@ -12,5 +12,5 @@ from tenant_apps.tokens.services import tokens_revoke_for_user
 
 @receiver(membership_changed, dispatch_uid="tenant_apps.tokens.membership_changed")
 def _membership_changed(sender, *, membership, role, actor_id, reason: str, **kwargs) -> None:
-    if role is None and connection.schema_name != "public":
+    if role is None and connection.schema_name != "public":  # type: ignore[attr-defined]  # django-tenants
         tokens_revoke_for_user(org_id=membership.organization_id, user_id=membership.user_id)

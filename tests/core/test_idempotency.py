@@ -54,7 +54,8 @@ def test_a_retry_replays_the_first_response(api, world, lists):
 
 def test_same_key_other_body_is_422(api, world, lists):
     client = api(world.a, world.a.member)
-    assert client.post("/tasks", {"list_id": str(lists[0].id), "title": "A"}, HTTP_IDEMPOTENCY_KEY="k").status_code == 201
+    r = client.post("/tasks", {"list_id": str(lists[0].id), "title": "A"}, HTTP_IDEMPOTENCY_KEY="k")
+    assert r.status_code == 201
     r = client.post("/tasks", {"list_id": str(lists[0].id), "title": "B"}, HTTP_IDEMPOTENCY_KEY="k")
     assert r.status_code == 422 and r.json()["code"] == "idempotency_key_reused"
     r = client.post("/boards", {"name": "B"}, HTTP_IDEMPOTENCY_KEY="k")  # another path, same key
