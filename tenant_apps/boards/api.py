@@ -7,9 +7,11 @@ permission matrix, call one service or selector.
 
 from uuid import UUID
 
+from django.http import HttpResponse
 from ninja import Query, Router, Status
 
 from platform_core.auth import member_auth
+from platform_core.etags import conditional_get, if_match
 from platform_core.http import OrgRequest
 from platform_core.pagination import Page, PageQuery
 from platform_core.permissions import Action, authorize, requires
@@ -39,6 +41,8 @@ from tenant_apps.boards.selectors import access_board, access_comment, access_li
 router = Router(tags=["boards"], auth=member_auth)
 
 ERRORS_WRITE = {**ERRORS_OBJECT, 409: ErrorOut}
+ERRORS_IF_MATCH = {**ERRORS_OBJECT, 412: ErrorOut}  # PATCH and DELETE take If-Match
+ERRORS_MOVE = {**ERRORS_WRITE, 412: ErrorOut}
 JSON_UTF8 = "application/json; charset=utf-8"  # what Ninja's renderer sends
 
 
@@ -67,22 +71,24 @@ def board_detail(request: OrgRequest, board_id: UUID):
     return rendered_response(request, rendered, content_type="application/json")
 
 
-@router.patch("/boards/{board_id}", response={200: BoardOut, **ERRORS_OBJECT})
+@router.patch("/boards/{board_id}", response={200: BoardOut, **ERRORS_IF_MATCH})
 @requires(Action.BOARD_UPDATE, per_object=True)
 def board_update(request: OrgRequest, board_id: UUID, payload: BoardUpdateIn):
     board = access_board(board_id)
     authorize(request.actor, Action.BOARD_UPDATE, board)
-    return services.board_update(
-        actor=request.actor, board=board, **payload.dict(exclude_unset=True)
-    )
+    with if_match(request, board) as board:
+        return services.board_update(
+            actor=request.actor, board=board, **payload.dict(exclude_unset=True)
+        )
 
 
-@router.delete("/boards/{board_id}", response={204: None, **ERRORS_OBJECT})
+@router.delete("/boards/{board_id}", response={204: None, **ERRORS_IF_MATCH})
 @requires(Action.BOARD_DELETE, per_object=True)
 def board_delete(request: OrgRequest, board_id: UUID):
     board = access_board(board_id)
     authorize(request.actor, Action.BOARD_DELETE, board)
-    services.board_delete(actor=request.actor, board=board)
+    with if_match(request, board) as board:
+        services.board_delete(actor=request.actor, board=board)
     return Status(204, None)
 
 
@@ -97,22 +103,24 @@ def list_create(request: OrgRequest, board_id: UUID, payload: ListCreateIn):
     return Status(201, services.list_create(actor=request.actor, board=board, **payload.dict()))
 
 
-@router.patch("/lists/{list_id}", response={200: ListOut, **ERRORS_OBJECT})
+@router.patch("/lists/{list_id}", response={200: ListOut, **ERRORS_IF_MATCH})
 @requires(Action.LIST_UPDATE, per_object=True)
 def list_update(request: OrgRequest, list_id: UUID, payload: ListUpdateIn):
     task_list = access_list(list_id)
     authorize(request.actor, Action.LIST_UPDATE, task_list)
-    return services.list_update(
-        actor=request.actor, task_list=task_list, **payload.dict(exclude_unset=True)
-    )
+    with if_match(request, task_list) as task_list:
+        return services.list_update(
+            actor=request.actor, task_list=task_list, **payload.dict(exclude_unset=True)
+        )
 
 
-@router.delete("/lists/{list_id}", response={204: None, **ERRORS_OBJECT})
+@router.delete("/lists/{list_id}", response={204: None, **ERRORS_IF_MATCH})
 @requires(Action.LIST_DELETE, per_object=True)
 def list_delete(request: OrgRequest, list_id: UUID):
     task_list = access_list(list_id)
     authorize(request.actor, Action.LIST_DELETE, task_list)
-    services.list_delete(actor=request.actor, task_list=task_list)
+    with if_match(request, task_list) as task_list:
+        services.list_delete(actor=request.actor, task_list=task_list)
     return Status(204, None)
 
 
@@ -138,28 +146,30 @@ def task_create(request: OrgRequest, payload: TaskCreateIn):
     return Status(201, services.task_create(actor=request.actor, task_list=task_list, **data))
 
 
-@router.get("/tasks/{task_id}", response={200: TaskOut, **ERRORS_OBJECT})
+@router.get("/tasks/{task_id}", response={200: TaskOut, 304: None, **ERRORS_OBJECT})
 @requires(Action.TASK_READ, per_object=True)
-def task_detail(request: OrgRequest, task_id: UUID):
+def task_detail(request: OrgRequest, task_id: UUID, response: HttpResponse):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_READ, task)
-    return task
+    return conditional_get(request, response, task) or task
 
 
-@router.patch("/tasks/{task_id}", response={200: TaskOut, **ERRORS_OBJECT})
+@router.patch("/tasks/{task_id}", response={200: TaskOut, **ERRORS_IF_MATCH})
 @requires(Action.TASK_UPDATE, per_object=True)
 def task_update(request: OrgRequest, task_id: UUID, payload: TaskUpdateIn):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_UPDATE, task)
-    return services.task_update(actor=request.actor, task=task, **payload.dict(exclude_unset=True))
+    with if_match(request, task) as task:
+        return services.task_update(actor=request.actor, task=task, **payload.dict(exclude_unset=True))
 
 
-@router.delete("/tasks/{task_id}", response={204: None, **ERRORS_OBJECT})
+@router.delete("/tasks/{task_id}", response={204: None, **ERRORS_IF_MATCH})
 @requires(Action.TASK_DELETE, per_object=True)
 def task_delete(request: OrgRequest, task_id: UUID):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_DELETE, task)
-    services.task_delete(actor=request.actor, task=task)
+    with if_match(request, task) as task:
+        services.task_delete(actor=request.actor, task=task)
     return Status(204, None)
 
 
@@ -187,15 +197,16 @@ def task_reopen(request: OrgRequest, task_id: UUID):
     return services.task_reopen(actor=request.actor, task=task)
 
 
-@router.post("/tasks/{task_id}/move", response={200: TaskOut, **ERRORS_WRITE})
+@router.post("/tasks/{task_id}/move", response={200: TaskOut, **ERRORS_MOVE})
 @requires(Action.TASK_UPDATE, per_object=True)
 def task_move(request: OrgRequest, task_id: UUID, payload: TaskMoveIn):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_UPDATE, task)
     to_list = access_list(payload.list_id)
-    return services.task_move(
-        actor=request.actor, task=task, to_list=to_list, position=payload.position
-    )
+    with if_match(request, task) as task:
+        return services.task_move(
+            actor=request.actor, task=task, to_list=to_list, position=payload.position
+        )
 
 
 # --- comments ---------------------------------------------------------------------
@@ -217,18 +228,20 @@ def comment_create(request: OrgRequest, task_id: UUID, payload: CommentCreateIn)
     return Status(201, services.comment_create(actor=request.actor, task=task, body=payload.body))
 
 
-@router.patch("/comments/{comment_id}", response={200: CommentOut, **ERRORS_OBJECT})
+@router.patch("/comments/{comment_id}", response={200: CommentOut, **ERRORS_IF_MATCH})
 @requires(Action.COMMENT_UPDATE, per_object=True)
 def comment_update(request: OrgRequest, comment_id: UUID, payload: CommentUpdateIn):
     comment = access_comment(comment_id)
     authorize(request.actor, Action.COMMENT_UPDATE, comment)
-    return services.comment_update(actor=request.actor, comment=comment, body=payload.body)
+    with if_match(request, comment) as comment:
+        return services.comment_update(actor=request.actor, comment=comment, body=payload.body)
 
 
-@router.delete("/comments/{comment_id}", response={204: None, **ERRORS_OBJECT})
+@router.delete("/comments/{comment_id}", response={204: None, **ERRORS_IF_MATCH})
 @requires(Action.COMMENT_DELETE, per_object=True)
 def comment_delete(request: OrgRequest, comment_id: UUID):
     comment = access_comment(comment_id)
     authorize(request.actor, Action.COMMENT_DELETE, comment)
-    services.comment_delete(actor=request.actor, comment=comment)
+    with if_match(request, comment) as comment:
+        services.comment_delete(actor=request.actor, comment=comment)
     return Status(204, None)
