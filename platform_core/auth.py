@@ -276,6 +276,25 @@ def caller_of(request: HttpRequest) -> str | None:
     return f"u:{user_id}"
 
 
+def still_a_member(request: OrgRequest) -> bool:
+    """Would `MemberAuth` accept this request's credentials now (a live token or
+    session, an active user, a member of the host's organization)? Checked
+    before replaying a stored response (platform_core.idempotency), so a
+    revoked credential gets its 401 even on a retry."""
+    raw = _bearer(request)
+    if raw is None:
+        return False
+    org_id = str(request.tenant.id)
+    try:
+        if raw.startswith(TOKEN_PREFIX):
+            role = api_token_identity(raw, org_id)[2]
+        else:
+            role = user_from_access_token(raw, org_id=org_id)[1]
+    except Unauthorized:
+        return False
+    return role is not None
+
+
 jwt_auth = JWTAuth()
 operator_auth = OperatorAuth()
 member_auth = MemberAuth()

@@ -20,21 +20,24 @@ A concurrent duplicate therefore blocks on the unique index until the first
 commits or rolls back, then replays or runs: exactly one object is created.
 The caller is `platform_core.auth.caller_of` (user for a JWT, the token for an
 API token); without usable credentials the key is ignored and the handler
-answers 401. Cost: see docs/BENCHMARKS.md (one INSERT and one UPDATE more,
+answers 401. A replay first re-checks the credentials as `MemberAuth` would
+(`still_a_member`): a revoked token or session, or a member who left, gets
+the handler's 401/403, never the stored response. Cost: see docs/BENCHMARKS.md (one INSERT and one UPDATE more,
 inside the write's transaction).
 """
 
 import hashlib
 from collections.abc import Callable
 from datetime import timedelta
+from typing import cast
 
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from platform_core.auth import caller_of
+from platform_core.auth import caller_of, still_a_member
 from platform_core.errors import envelope
-from platform_core.http import AppRequest
+from platform_core.http import AppRequest, OrgRequest
 from platform_core.models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -99,6 +102,8 @@ class IdempotencyMiddleware:
         scope = str(org_id)
         with transaction.atomic():
             if not _claim(scope, caller, key, fingerprint):
+                if not still_a_member(cast(OrgRequest, request)):  # revoked meanwhile: the handler's 401/403
+                    return self.get_response(request)
                 row = IdempotencyKey.objects.get(scope=scope, caller=caller, key=key)
                 if row.request_hash != fingerprint:
                     return envelope(

@@ -4,6 +4,7 @@ per caller in PostgreSQL with the first response, replayed with
 duplicates create one object; keys expire after 24 hours. Both organizations
 in play: a key is per caller per organization."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -93,6 +94,17 @@ def test_failures_are_not_stored(api, world, lists):
     assert not IdempotencyKey.objects.filter(key="g").exists()
 
 
+def test_no_replay_for_a_revoked_token(api, world, lists):
+    raw, token_id = make_token(world.a, world.a.member)
+    client = ApiClient(world.a.host, token=raw)
+    body = {"list_id": str(lists[0].id), "title": "By token"}
+    assert client.post("/tasks", body, HTTP_IDEMPOTENCY_KEY="t").status_code == 201
+    assert client.post("/tasks", body, HTTP_IDEMPOTENCY_KEY="t")["Idempotent-Replayed"] == "true"
+    assert api(world.a, world.a.member).delete(f"/tokens/{token_id}").status_code == 204
+    r = client.post("/tasks", body, HTTP_IDEMPOTENCY_KEY="t")
+    assert r.status_code == 401 and "Idempotent-Replayed" not in r
+
+
 def test_bad_keys_and_unauthenticated_calls(api, world, lists):
     client = api(world.a, world.a.member)
     r = client.post("/boards", {"name": "x"}, HTTP_IDEMPOTENCY_KEY="x" * 256)
@@ -131,4 +143,36 @@ def test_concurrent_duplicates_create_one_object(world):
     assert {status for status, _, _ in results} == {201}
     assert len({content for _, content, _ in results}) == 1
     assert sorted(replayed or "" for _, _, replayed in results) == ["", "true", "true", "true"]
-    assert _task_count(world.a, "Raced") == 1 and _events(world.a, "task.created") == 1
+    assert _task_count(world.a, "Raced") == 1
+    from tenant_apps.audit.models import AuditEvent
+
+    task_id = json.loads(results[0][1])["id"]
+    with schema_context(world.a.org.schema_name):
+        assert AuditEvent.objects.filter(action="task.created", target_id=task_id).count() == 1
+
+
+def test_the_cost_in_sql_of_an_idempotent_post(api, world, lists):
+    """An idempotent POST adds the key's DELETE (expired), INSERT and UPDATE
+    (and in production the service's transaction becomes a savepoint:
+    SAVEPOINT, RELEASE); a replay is three statements and runs no handler."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = api(world.a, world.a.member)
+    body = {"list_id": str(lists[0].id), "title": "Counted"}
+    client.post("/tasks", body)  # warm the request path
+    with CaptureQueriesContext(connection) as plain:
+        assert client.post("/tasks", body).status_code == 201
+    with CaptureQueriesContext(connection) as keyed:
+        assert client.post("/tasks", body, HTTP_IDEMPOTENCY_KEY="cost").status_code == 201
+    with CaptureQueriesContext(connection) as replayed:
+        assert client.post("/tasks", body, HTTP_IDEMPOTENCY_KEY="cost").status_code == 201
+
+    def statements(captured) -> list[str]:  # savepoints and search_path are bookkeeping
+        return [
+            q["sql"] for q in captured.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "SET "))
+        ]
+
+    added = len(statements(keyed)) - len(statements(plain))
+    assert added == 3, statements(keyed)  # DELETE (expired), INSERT ... ON CONFLICT, UPDATE (the response)
+    assert len(statements(replayed)) == 3, statements(replayed)  # DELETE, INSERT, SELECT
