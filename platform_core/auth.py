@@ -222,22 +222,32 @@ def _touch(token_id: str) -> None:
     touch_api_token(token_id)
 
 
+def _token_record(raw: str, org_id: str) -> dict[str, Any] | None:
+    """The live, unexpired API token `raw` of organization `org_id` (the current
+    schema) as cached, or None. Unknown secrets are cached as missing too."""
+    if len(raw) > 100:
+        return None
+    token_hash = hash_api_token(raw)
+    key = api_token_key(org_id, token_hash)
+    token = cache_get_many([key]).get(key)
+    if token is None:
+        token = load_api_token(token_hash) or MISSING
+        cache_set(key, token)
+    if token == MISSING:
+        return None
+    token = cast(dict[str, Any], token)
+    if token["expires_at"] is not None and token["expires_at"] <= time.time():
+        return None
+    return token
+
+
 def api_token_identity(raw: str, org_id: str) -> tuple[dict[str, Any], AuthUser, str | None]:
     """(token, user, role or None) for an API token of organization `org_id`
     (the current schema); 401 if unknown here, revoked, expired, or its owner
     is inactive. Steady state: process memory (near cache), else one MGET for
     the token and one for its owner."""
-    if len(raw) > 100:
-        raise Unauthorized("Token is invalid or expired.", code="token_invalid")
-    key = api_token_key(org_id, hash_api_token(raw))
-    token = cache_get_many([key]).get(key)
+    token = _token_record(raw, org_id)
     if token is None:
-        token = load_api_token(hash_api_token(raw)) or MISSING
-        cache_set(key, token)
-    if token == MISSING:
-        raise Unauthorized("Token is invalid or expired.", code="token_invalid")
-    token = cast(dict[str, Any], token)
-    if token["expires_at"] is not None and token["expires_at"] <= time.time():
         raise Unauthorized("Token is invalid or expired.", code="token_invalid")
     user_id = token["user_id"]
     keys = [user_key(user_id), member_key(org_id, user_id)]
@@ -258,17 +268,18 @@ def api_token_identity(raw: str, org_id: str) -> tuple[dict[str, Any], AuthUser,
 
 def caller_of(request: HttpRequest) -> str | None:
     """Who is calling, by the credentials alone, for per-caller bookkeeping
-    (rate limits, idempotency keys): `u:<user id>` for a valid JWT,
-    `t:<digest>` for an API token (a digest of its hash: one per token), None
-    without usable credentials. Not authentication: the handler still checks
-    everything (revocation, membership, role)."""
+    (rate limits, idempotency keys): `u:<user id>` for a validly signed,
+    unexpired JWT, `t:<token id>` for a known API token of the host's
+    organization, None otherwise (the caller then counts by client address,
+    so made-up credentials never buy a fresh bucket). Not authentication: the
+    handler still checks everything (revocation, membership, role)."""
     raw = _bearer(request)
     if raw is None:
         return None
     if raw.startswith(TOKEN_PREFIX):
-        if len(raw) > 100:
-            return None
-        return "t:" + hashlib.sha256(hash_api_token(raw).encode()).hexdigest()[:32]
+        org_id = getattr(getattr(request, "tenant", None), "id", None)
+        token = _token_record(raw, str(org_id)) if org_id is not None else None
+        return f"t:{token['id']}" if token is not None else None
     try:
         user_id, _ = decode_access_token(raw)
     except Unauthorized:

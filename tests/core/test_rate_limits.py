@@ -100,3 +100,18 @@ def test_two_processes_share_the_count(world, settings):
         assert http(server.url, "GET", "/org", host=world.b.host, token=other)[0] == 200
     finally:
         server.stop()
+
+
+def test_made_up_credentials_share_the_client_address_bucket(world, settings):
+    """A fresh random token per request buys no fresh bucket: unknown tokens count per address."""
+    import secrets
+
+    settings.API_RATE_LIMIT = 2
+    statuses = [
+        ApiClient(world.a.host, token="thk_" + secrets.token_urlsafe(32)).get("/org").status_code for _ in range(3)
+    ]
+    assert statuses == [401, 401, 429]
+    statuses = [ApiClient(world.a.host, token=f"not.a.jwt{i}").get("/org").status_code for i in range(1)]
+    assert statuses == [429]  # the same address's bucket
+    raw, _ = make_token(world.a, world.a.member)
+    assert ApiClient(world.a.host, token=raw).get("/org").status_code == 200  # a real token: its own bucket
