@@ -110,14 +110,22 @@ def test_updated_since(api, world, scene):
     assert client.patch(f"/tasks/{task.id}", {"title": "Touched"}).status_code == 200
     r = client.get("/tasks", {"updated_since": since.isoformat(), "ordering": "updated_at"})
     assert [t["id"] for t in r.json()["items"]] == [str(task.id)]
-    everything = client.get("/tasks", {"updated_since": (since - timedelta(days=1)).isoformat(),
-                                       "ordering": "updated_at", "limit": 1})
+    everything = client.get(
+        "/tasks", {"updated_since": (since - timedelta(days=1)).isoformat(), "ordering": "updated_at", "limit": 1}
+    )
     page = everything.json()
     assert len(page["items"]) == 1 and page["next_cursor"]
     seen = [page["items"][0]["id"]]
     while page["next_cursor"]:
-        page = client.get("/tasks", {"updated_since": (since - timedelta(days=1)).isoformat(),
-                                     "ordering": "updated_at", "limit": 1, "cursor": page["next_cursor"]}).json()
+        page = client.get(
+            "/tasks",
+            {
+                "updated_since": (since - timedelta(days=1)).isoformat(),
+                "ordering": "updated_at",
+                "limit": 1,
+                "cursor": page["next_cursor"],
+            },
+        ).json()
         seen += [t["id"] for t in page["items"]]
     assert len(seen) == len(set(seen)) == 3 and seen[-1] == str(task.id)  # acme's only, least recent first
     r = client.get("/tasks", {"updated_since": "yesterday"})
