@@ -3,7 +3,8 @@
 For every operation (method + path) of the organization-host API, with A and
 B holding look-alike data (same names and positions, seeded identically):
 
-- no token: 401;
+- no token: 401; B's API token on A's host: 401 (tokens live in B's schema:
+  A's host cannot even find it);
 - (a) a non-member's token: 403 (`POST /invites/accept`, open to any signed-in
   user, answers 404 for a bad token instead);
 - (b) a member of B (its owner) on A's host: 403, by header and, for the
@@ -103,7 +104,7 @@ def test_every_operation_is_mapped():
     """Every path parameter, UUID query filter and body field of every operation can be filled."""
     fake = {
         k: f"00000000-0000-4000-8000-{i:012d}"
-        for i, k in enumerate(("board", "list", "task", "comment", "invite", "user"))
+        for i, k in enumerate(("board", "list", "task", "comment", "invite", "user", "token"))
     }
     problems = []
     for op in OPS:
@@ -141,6 +142,10 @@ def test_denied_callers(op, world, pair):
 
     r = call(client(world, world.a), op, path, body)
     assert_envelope(r, 401, f"{op.id} without token")
+    assert_no_leak(r, pair.b_markers, op.id)
+
+    r = call(client(world, world.a, token=pair.b.api_token), op, path, body)  # accept: JWTs only, 401 too
+    assert_envelope(r, 401, f"{op.id} with B's API token")
     assert_no_leak(r, pair.b_markers, op.id)
 
     for who, user in (
