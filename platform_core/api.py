@@ -30,6 +30,7 @@ from tenant_apps.boards.api import router as boards_router
 from tenant_apps.boards.live import router as live_router
 from tenant_apps.invites.api import router as invites_router
 from tenant_apps.members.api import router as members_router
+from tenant_apps.tokens.api import router as tokens_router
 
 log = logging.getLogger("platform_core.api")
 
@@ -132,6 +133,7 @@ def _tenant_routers() -> list[tuple[str, Router]]:
         ("", boards_router),
         ("", audit_router),
         ("", live_router),
+        ("", tokens_router),
     ]
 
 

@@ -10,6 +10,7 @@ Users, sessions and roles are read through `platform_core.ports` (registered
 by `shared_apps.accounts` and `shared_apps.orgs`): this module imports no app.
 """
 
+import hashlib
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,16 +26,23 @@ from ninja_jwt.tokens import AccessToken
 
 from platform_core.cache import (
     MISSING,
+    api_token_key,
     cache_get_many,
     cache_set,
     member_key,
     session_key,
     user_key,
 )
+from platform_core.context import token_id_var
 from platform_core.errors import Forbidden, Unauthorized
 from platform_core.http import AppRequest, OrgRequest
 from platform_core.permissions import Action, can
-from platform_core.ports import load_role, load_user, session_owner
+from platform_core.ports import load_api_token, load_role, load_user, session_owner, touch_api_token
+
+TOKEN_PREFIX = "thk_"  # API tokens (tenant_apps.tokens); anything else is a JWT
+# last_used_at is written at most once per this many seconds per token and process
+# (and the UPDATE itself skips rows written less than this long ago).
+TOKEN_TOUCH_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,10 @@ class Actor:
     name: str
     org_id: UUID
     role: str
+    # Set when the call is made with an API token: its id and scopes (the
+    # permission matrix caps the role by them). None for a person's JWT.
+    token_id: UUID | None = None
+    scopes: frozenset[str] | None = None
 
 
 def decode_access_token(raw: str) -> tuple[str, str]:
@@ -157,6 +169,8 @@ class MemberAuth(JWTAuth):
 
     def authenticate(self, request: OrgRequest, token: str) -> Actor:  # type: ignore[override]  # as JWTAuth's
         org = request.tenant
+        if token.startswith(TOKEN_PREFIX):
+            return self._api_token(request, token)
         user, role = user_from_access_token(token, org_id=str(org.id))
         if role is None:
             raise Forbidden("You are not a member of this organization.", code="not_a_member")
@@ -165,6 +179,131 @@ class MemberAuth(JWTAuth):
             user_id=UUID(user.id), email=user.email, name=user.name, org_id=UUID(str(org.id)), role=role
         )
         return request.actor
+
+    def _api_token(self, request: OrgRequest, raw: str) -> Actor:
+        """An API token of this organization: its owner with the owner's
+        current role, capped by the token's scopes. An owner who left (no role
+        here any more) makes the token invalid: 401, like a revoked one."""
+        org = request.tenant
+        token, user, role = api_token_identity(raw, str(org.id))
+        if role is None:
+            raise Unauthorized("Token is invalid or expired.", code="token_invalid")
+        request.user_auth = user
+        request.actor = Actor(
+            user_id=UUID(user.id),
+            email=user.email,
+            name=user.name,
+            org_id=UUID(str(org.id)),
+            role=role,
+            token_id=UUID(token["id"]),
+            scopes=frozenset(token["scopes"]),
+        )
+        token_id_var.set(token["id"])  # reset by RequestContextMiddleware at the end of the request
+        return request.actor
+
+
+def hash_api_token(raw: str) -> str:
+    """How API tokens are stored and looked up: sha256 of the whole secret
+    (256 random bits: no salt or slow hash needed)."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+_last_touch: dict[str, float] = {}
+
+
+def _touch(token_id: str) -> None:
+    now = time.monotonic()
+    if now - _last_touch.get(token_id, -TOKEN_TOUCH_SECONDS) < TOKEN_TOUCH_SECONDS:
+        return
+    _last_touch[token_id] = now
+    if len(_last_touch) > 50_000:  # a bounded memory of tokens seen
+        _last_touch.clear()
+        _last_touch[token_id] = now
+    touch_api_token(token_id)
+
+
+def _token_record(raw: str, org_id: str) -> dict[str, Any] | None:
+    """The live, unexpired API token `raw` of organization `org_id` (the current
+    schema) as cached, or None. Unknown secrets are cached as missing too."""
+    if len(raw) > 100:
+        return None
+    token_hash = hash_api_token(raw)
+    key = api_token_key(org_id, token_hash)
+    token = cache_get_many([key]).get(key)
+    if token is None:
+        token = load_api_token(token_hash) or MISSING
+        cache_set(key, token)
+    if token == MISSING:
+        return None
+    token = cast(dict[str, Any], token)
+    if token["expires_at"] is not None and token["expires_at"] <= time.time():
+        return None
+    return token
+
+
+def api_token_identity(raw: str, org_id: str) -> tuple[dict[str, Any], AuthUser, str | None]:
+    """(token, user, role or None) for an API token of organization `org_id`
+    (the current schema); 401 if unknown here, revoked, expired, or its owner
+    is inactive. Steady state: process memory (near cache), else one MGET for
+    the token and one for its owner."""
+    token = _token_record(raw, org_id)
+    if token is None:
+        raise Unauthorized("Token is invalid or expired.", code="token_invalid")
+    user_id = token["user_id"]
+    keys = [user_key(user_id), member_key(org_id, user_id)]
+    cached = cache_get_many(keys)
+    user: dict[str, Any] | str | None = cached.get(keys[0])
+    if user is None:
+        user = load_user(user_id) or MISSING
+        cache_set(keys[0], user)
+    if user == MISSING:
+        raise Unauthorized("Token is invalid or expired.", code="token_invalid")
+    role = cached.get(keys[1])
+    if role is None:
+        role = load_role(org_id, user_id) or MISSING
+        cache_set(keys[1], role)
+    _touch(token["id"])
+    return token, AuthUser(session_id="", **cast(dict[str, Any], user)), (None if role == MISSING else role)
+
+
+def caller_of(request: HttpRequest) -> str | None:
+    """Who is calling, by the credentials alone, for per-caller bookkeeping
+    (rate limits, idempotency keys): `u:<user id>` for a validly signed,
+    unexpired JWT, `t:<token id>` for a known API token of the host's
+    organization, None otherwise (the caller then counts by client address,
+    so made-up credentials never buy a fresh bucket). Not authentication: the
+    handler still checks everything (revocation, membership, role)."""
+    raw = _bearer(request)
+    if raw is None:
+        return None
+    if raw.startswith(TOKEN_PREFIX):
+        org_id = getattr(getattr(request, "tenant", None), "id", None)
+        token = _token_record(raw, str(org_id)) if org_id is not None else None
+        return f"t:{token['id']}" if token is not None else None
+    try:
+        user_id, _ = decode_access_token(raw)
+    except Unauthorized:
+        return None
+    return f"u:{user_id}"
+
+
+def still_a_member(request: OrgRequest) -> bool:
+    """Would `MemberAuth` accept this request's credentials now (a live token or
+    session, an active user, a member of the host's organization)? Checked
+    before replaying a stored response (platform_core.idempotency), so a
+    revoked credential gets its 401 even on a retry."""
+    raw = _bearer(request)
+    if raw is None:
+        return False
+    org_id = str(request.tenant.id)
+    try:
+        if raw.startswith(TOKEN_PREFIX):
+            role = api_token_identity(raw, org_id)[2]
+        else:
+            role = user_from_access_token(raw, org_id=org_id)[1]
+    except Unauthorized:
+        return False
+    return role is not None
 
 
 jwt_auth = JWTAuth()

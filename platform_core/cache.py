@@ -77,6 +77,12 @@ def redis_pipeline() -> Any:
     return _platform()._cache.get_client(write=True).pipeline(transaction=False)
 
 
+def cache_key(key: str) -> str:
+    """The full Redis key of a `platform` cache key (prefix and version), for
+    callers that send raw commands through `redis_pipeline`."""
+    return _platform().make_and_validate_key(key)
+
+
 def degraded(op: str, exc: Exception) -> None:
     """Note a failed cache operation: logged at most once per interval, and the
     cache is flushed once Redis answers again (an invalidation may be lost)."""
@@ -203,6 +209,13 @@ def user_key(user_id: object) -> str:
 
 def session_key(session_id: object) -> str:
     return f"sid:{session_id}"
+
+
+def api_token_key(org_id: object, token_hash: str) -> str:
+    """An API token by the hash of its secret, in one organization (tokens live
+    in the organization's schema: the same hash under another organization is
+    another key, and never found there)."""
+    return f"apitoken:{org_id}:{token_hash}"
 
 
 def invalidate_rows(objs: Iterable[object]) -> None:

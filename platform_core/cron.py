@@ -13,6 +13,7 @@ This module is wiring: it may name any app (see [tool.importlinter]).
 
 from rq import cron
 
+from platform_core.idempotency import idempotency_sweep
 from platform_core.jobs import SCHEMA_META, sweep_outbox
 from provisioning.jobs import drop_deleted_schemas, refill_spare_pool
 from tenant_apps.boards.summaries import daily_summaries
@@ -30,3 +31,6 @@ cron.register(refill_spare_pool, queue_name="default", interval=60, meta=PUBLIC,
 
 # Drop the schemas of organizations deleted longer ago than ORG_DELETE_RETENTION_DAYS.
 cron.register(drop_deleted_schemas, queue_name="default", cron="17 * * * *", meta=PUBLIC, job_timeout=1800)
+
+# Idempotency keys live 24 hours.
+cron.register(idempotency_sweep, queue_name="default", cron="23 * * * *", meta=PUBLIC, job_timeout=600)

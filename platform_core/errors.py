@@ -96,6 +96,7 @@ STATUS_CODES = {
     406: "not_acceptable",
     409: "conflict",
     410: "gone",
+    412: "precondition_failed",
     413: "payload_too_large",
     415: "unsupported_media_type",
     421: "misdirected",

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_tenants.utils import get_tenant_model
 
 from platform_core.client_ip import client_ip
-from platform_core.context import client_ip_var, request_id_var
+from platform_core.context import client_ip_var, request_id_var, token_id_var
 from platform_core.errors import DATABASE_UNAVAILABLE, database_unavailable, envelope
 from platform_core.http import AppRequest
 from platform_core.tenancy import is_root_host, normalize_host, resolve_host
@@ -39,6 +39,7 @@ class RequestContextMiddleware:
         rid_token = request_id_var.set(request_id)
         request.client_ip = client_ip(request)
         ip_token = client_ip_var.set(request.client_ip)
+        api_token = token_id_var.set(None)  # set by the authenticator for API-token calls
         started = time.perf_counter()
         try:
             response = self.get_response(request)
@@ -60,6 +61,7 @@ class RequestContextMiddleware:
         finally:
             request_id_var.reset(rid_token)
             client_ip_var.reset(ip_token)
+            token_id_var.reset(api_token)
 
 
 class BodySizeLimitMiddleware:

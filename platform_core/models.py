@@ -53,3 +53,33 @@ class SummarySent(models.Model):
 
     def __str__(self) -> str:
         return f"summary {self.day} for {self.user_id} in {self.organization_id}"
+
+
+class IdempotencyKey(models.Model):
+    """A POST's `Idempotency-Key` and its first response (platform_core.idempotency).
+
+    Public schema, one row per (organization, caller, key): `scope` is the
+    organization's id, `caller` the user (`u:<id>`) or API token (`t:<digest>`).
+    The row is inserted in the same transaction as the POST's write and
+    holds its response once it committed; a concurrent duplicate waits on the
+    unique index and then replays it. Rows older than 24 hours are deleted by
+    `idempotency_sweep` (platform_core/cron.py)."""
+
+    id = models.BigAutoField(primary_key=True)
+    scope = models.CharField(max_length=64)
+    caller = models.CharField(max_length=64)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    body = models.BinaryField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "caller", "key"], name="idempotency_key_unique")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} of {self.caller} in {self.scope}"

@@ -90,6 +90,19 @@ class Action(StrEnum):
     COMMENT_UPDATE = "comment.update"
     COMMENT_DELETE = "comment.delete"
     AUDIT_READ = "audit.read"
+    TOKEN_READ = "token.read"  # the caller's own API tokens
+    TOKEN_READ_ALL = "token.read_all"  # everyone's (`GET /tokens?all=true`)
+    TOKEN_CREATE = "token.create"
+    TOKEN_REVOKE = "token.revoke"
+
+
+class Scope(StrEnum):
+    """What an API token may do, on top of (never beyond) its owner's role."""
+
+    READ = "read"  # GET of everything the role may read, except the audit log
+    WRITE = "write"  # tasks and comments
+    MANAGE = "manage"  # boards, lists, members, invites, tokens, webhooks
+    AUDIT = "audit"  # GET /audit
 
 
 # --- object predicates: may a principal outside `roles` still do it? --------------
@@ -109,6 +122,10 @@ def is_comment_author(actor: Any, comment: Any) -> bool:
 
 def is_self(actor: Any, membership: Any) -> bool:
     return bool(actor.user_id == membership.user_id)
+
+
+def is_token_owner(actor: Any, token: Any) -> bool:
+    return bool(actor.user_id == token.user_id)
 
 
 @dataclass(frozen=True)
@@ -155,7 +172,69 @@ MATRIX: dict[Action, Rule] = {
     Action.COMMENT_UPDATE: Rule(frozenset(), unless=is_comment_author),  # author only
     Action.COMMENT_DELETE: Rule(MANAGERS, unless=is_comment_author),
     Action.AUDIT_READ: Rule(MANAGERS),
+    Action.TOKEN_READ: Rule(ALL_ROLES),
+    Action.TOKEN_READ_ALL: Rule(MANAGERS),
+    Action.TOKEN_CREATE: Rule(ALL_ROLES),
+    Action.TOKEN_REVOKE: Rule(MANAGERS, unless=is_token_owner),  # own tokens; managers any
 }
+
+# The scope an API token needs for each action of an organization host; an
+# action missing here is never allowed to a token (creating tokens, accepting
+# invites, the root host's actions). A person's JWT has no scopes: the role decides.
+SCOPE_OF: dict[Action, Scope] = {
+    **{
+        action: Scope.READ
+        for action in (
+            Action.ORG_READ,
+            Action.MEMBER_READ,
+            Action.INVITE_READ,
+            Action.BOARD_READ,
+            Action.TASK_READ,
+            Action.COMMENT_READ,
+            Action.TOKEN_READ,
+            Action.TOKEN_READ_ALL,
+        )
+    },
+    **{
+        action: Scope.WRITE
+        for action in (
+            Action.TASK_CREATE,
+            Action.TASK_UPDATE,
+            Action.TASK_DELETE,
+            Action.COMMENT_CREATE,
+            Action.COMMENT_UPDATE,
+            Action.COMMENT_DELETE,
+        )
+    },
+    **{
+        action: Scope.MANAGE
+        for action in (
+            Action.ORG_UPDATE,
+            Action.MEMBER_CHANGE_ROLE,
+            Action.MEMBER_REMOVE,
+            Action.INVITE_CREATE,
+            Action.INVITE_REVOKE,
+            Action.BOARD_CREATE,
+            Action.BOARD_UPDATE,
+            Action.BOARD_DELETE,
+            Action.LIST_CREATE,
+            Action.LIST_UPDATE,
+            Action.LIST_DELETE,
+            Action.TOKEN_REVOKE,
+        )
+    },
+    Action.AUDIT_READ: Scope.AUDIT,
+}
+
+
+def within_scopes(actor: Any, action: Action) -> bool:
+    """A person's call (no scopes) always; an API token's only if one of its
+    scopes covers the action."""
+    scopes = getattr(actor, "scopes", None)
+    if scopes is None:
+        return True
+    needed = SCOPE_OF.get(action)
+    return needed is not None and needed in scopes
 
 
 def principals(actor: Any) -> frozenset[str]:
@@ -178,12 +257,16 @@ _authorized: contextvars.ContextVar[list[Action] | None] = contextvars.ContextVa
 
 def can(actor: Any, action: Action, obj: Any = None) -> bool:
     rule = MATRIX[action]
+    if not within_scopes(actor, action):
+        return False
     if principals(actor) & rule.roles:
         return True
     return rule.unless is not None and obj is not None and rule.unless(actor, obj)
 
 
 def authorize(actor: Any, action: Action, obj: Any = None) -> None:
+    if not within_scopes(actor, action):
+        raise Forbidden("This API token's scopes do not allow this.", code="insufficient_scope")
     if not can(actor, action, obj):
         raise Forbidden(f"Your role may not {action.value.replace('.', ' ').replace('_', ' ')}.")
     granted = _authorized.get()

@@ -7,7 +7,9 @@ which the owning app registers in its `AppConfig.ready()`:
 
 - `load_user(user_id)`, `session_owner(session_id)`: `shared_apps.accounts`;
 - `load_role(org_id, user_id)`, `load_host(hostname)`, `schema_is_live(schema)`:
-  `shared_apps.orgs`.
+  `shared_apps.orgs`;
+- `load_api_token(token_hash)`, `touch_api_token(token_id)`: `tenant_apps.tokens`
+  (in the current organization's schema).
 
 The tenant and domain *models* are reached the idiomatic django-tenants way
 instead (`get_tenant_model()`, `get_tenant_domain_model()`), since the
@@ -26,7 +28,15 @@ class PortNotRegistered(RuntimeError):
 
 _PORTS: dict[str, Callable[..., Any]] = {}
 
-PORT_NAMES = ("load_user", "session_owner", "load_role", "load_host", "schema_is_live")
+PORT_NAMES = (
+    "load_user",
+    "session_owner",
+    "load_role",
+    "load_host",
+    "schema_is_live",
+    "load_api_token",
+    "touch_api_token",
+)
 
 
 def register(**functions: Callable[..., Any]) -> None:
@@ -72,3 +82,15 @@ def schema_is_live(schema: str) -> bool:
     """Whether `schema` is an organization's schema that has not been dropped."""
     live: bool = _port("schema_is_live")(schema)
     return live
+
+
+def load_api_token(token_hash: str) -> dict[str, Any] | None:
+    """{"id", "user_id", "scopes", "expires_at" (epoch seconds or None)} of the
+    live (not revoked) API token with this hash in the current schema, or None."""
+    row: dict[str, Any] | None = _port("load_api_token")(token_hash)
+    return row
+
+
+def touch_api_token(token_id: str) -> None:
+    """Record that the token was used now (its `last_used_at`)."""
+    _port("touch_api_token")(token_id)

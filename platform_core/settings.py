@@ -100,6 +100,7 @@ TENANT_APPS = [
     "tenant_apps.boards",
     "tenant_apps.invites",
     "tenant_apps.members",  # no models: the org/members HTTP layer on organization hosts
+    "tenant_apps.tokens",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -116,6 +117,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "platform_core.middleware.BodySizeLimitMiddleware",
     "platform_core.middleware.TenantMiddleware",
+    "platform_core.throttle.RateLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -132,6 +134,8 @@ ORG_HOST_MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "platform_core.middleware.BodySizeLimitMiddleware",
     "platform_core.middleware.TenantMiddleware",
+    "platform_core.throttle.RateLimitMiddleware",
+    "platform_core.idempotency.IdempotencyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "platform_core.middleware.ErrorEnvelopeMiddleware",
 ]
@@ -324,6 +328,13 @@ SIGNUP_RATE_PER_IP = env_int("SIGNUP_RATE_PER_IP", 10)
 SIGNUP_RATE_WINDOW = env_int("SIGNUP_RATE_WINDOW", 3600)
 SIGNUP_RATE_GLOBAL = env_int("SIGNUP_RATE_GLOBAL", 120)
 SIGNUP_RATE_GLOBAL_WINDOW = env_int("SIGNUP_RATE_GLOBAL_WINDOW", 60)
+# API rate limits (platform_core.throttle.RateLimitMiddleware): calls per
+# API_RATE_WINDOW seconds per caller (user or API token) per organization, and
+# per client address on the root host; 0 turns one off. Every API response
+# carries RateLimit-Limit/-Remaining/-Reset; over the limit: 429 + Retry-After.
+API_RATE_LIMIT = env_int("API_RATE_LIMIT", 1200)
+API_ROOT_RATE_LIMIT = env_int("API_ROOT_RATE_LIMIT", 600)
+API_RATE_WINDOW = env_int("API_RATE_WINDOW", 60)
 # Behind a reverse proxy: the header carrying the client's address (X-Forwarded-For,
 # X-Real-IP), believed only from TRUSTED_PROXIES (addresses or networks, comma-separated).
 # Empty (the default): the TCP peer's address, whatever the headers say.

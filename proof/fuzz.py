@@ -205,7 +205,10 @@ def main(argv=None) -> int:
     try:
         pg.start()
         redis.start()
-        env = app_env(pg.url(), redis.url(), LOGIN_RATE_PER_IP="100000")
+        env = app_env(
+            pg.url(), redis.url(), LOGIN_RATE_PER_IP="100000", API_RATE_LIMIT="100000000",
+            API_ROOT_RATE_LIMIT="100000000",
+        )
         alpha, beta = seed_orgs(env, ["alpha", "beta"], extra_users=1)
         server = Server(env, workers=1, log_path=workdir / "server.log").start()
         alice = {"name": "alice", "token": alpha["users"][0]["token"]}

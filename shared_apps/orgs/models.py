@@ -33,6 +33,8 @@ class Organization(TenantMixin):
 
     auto_create_schema = True
     auto_drop_schema = False
+    # What GET /org shows that can change: its ETag (platform_core.etags.etag_for).
+    ETAG_FIELDS = ("name", "slug")
 
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"])]

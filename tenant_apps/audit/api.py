@@ -27,6 +27,7 @@ class AuditEventOut(Schema):
     id: UUID
     at: datetime
     actor_id: UUID | None
+    token_id: UUID | None = None
     action: str
     target_type: str
     target_id: UUID | None

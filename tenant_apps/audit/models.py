@@ -11,6 +11,7 @@ class AuditEvent(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     at = models.DateTimeField(default=timezone.now)
     actor_id = models.UUIDField(null=True, blank=True)
+    token_id = models.UUIDField(null=True, blank=True)  # the API token the actor used, if any
     action = models.CharField(max_length=64)
     target_type = models.CharField(max_length=32)
     target_id = models.UUIDField(null=True, blank=True)

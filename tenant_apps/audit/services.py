@@ -8,7 +8,7 @@ from uuid import UUID
 
 from django.db import connection
 
-from platform_core.context import current_client_ip, current_request_id
+from platform_core.context import current_client_ip, current_request_id, current_token_id
 from tenant_apps.audit.models import AuditEvent
 from tenant_apps.audit.targets import audit_target
 
@@ -79,6 +79,7 @@ def audit_event(
         raise ValueError(f"audit_record: the {about.type} has no id (record a deletion before deleting)")
     return AuditEvent(
         actor_id=_actor_id(actor),
+        token_id=getattr(actor, "token_id", None) or current_token_id(),
         action=action,
         target_type=about.type,
         target_id=about.id,
@@ -100,6 +101,7 @@ def event_payload(event: AuditEvent) -> dict[str, Any]:
         "id": str(event.id),
         "at": event.at.isoformat().replace("+00:00", "Z"),
         "actor_id": str(event.actor_id) if event.actor_id else None,
+        "token_id": str(event.token_id) if event.token_id else None,
         "action": event.action,
         "target_type": event.target_type,
         "target_id": str(event.target_id) if event.target_id else None,

@@ -5,17 +5,22 @@ unknown ids and other organizations' ids alike), name the Action of the
 permission matrix, call one service or selector.
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from uuid import UUID
 
+from django.http import HttpResponse
 from ninja import Query, Router, Status
 
 from platform_core.auth import member_auth
+from platform_core.etags import conditional_get, if_match
 from platform_core.http import OrgRequest
 from platform_core.pagination import Page, PageQuery
 from platform_core.permissions import Action, authorize, requires
 from platform_core.rendered import rendered_response
 from platform_core.schemas import ERRORS_AUTH, ERRORS_OBJECT, ErrorOut
 from tenant_apps.boards import selectors, services
+from tenant_apps.boards.models import Task
 from tenant_apps.boards.schemas import (
     BoardCreateIn,
     BoardDetailOut,
@@ -39,6 +44,8 @@ from tenant_apps.boards.selectors import access_board, access_comment, access_li
 router = Router(tags=["boards"], auth=member_auth)
 
 ERRORS_WRITE = {**ERRORS_OBJECT, 409: ErrorOut}
+ERRORS_IF_MATCH = {**ERRORS_OBJECT, 412: ErrorOut}  # PATCH and DELETE take If-Match
+ERRORS_MOVE = {**ERRORS_WRITE, 412: ErrorOut}
 JSON_UTF8 = "application/json; charset=utf-8"  # what Ninja's renderer sends
 
 
@@ -67,22 +74,24 @@ def board_detail(request: OrgRequest, board_id: UUID):
     return rendered_response(request, rendered, content_type="application/json")
 
 
-@router.patch("/boards/{board_id}", response={200: BoardOut, **ERRORS_OBJECT})
+@router.patch("/boards/{board_id}", response={200: BoardOut, **ERRORS_IF_MATCH})
 @requires(Action.BOARD_UPDATE, per_object=True)
 def board_update(request: OrgRequest, board_id: UUID, payload: BoardUpdateIn):
     board = access_board(board_id)
     authorize(request.actor, Action.BOARD_UPDATE, board)
-    return services.board_update(
-        actor=request.actor, board=board, **payload.dict(exclude_unset=True)
-    )
+    with if_match(request, board) as board:
+        return services.board_update(
+            actor=request.actor, board=board, **payload.dict(exclude_unset=True)
+        )
 
 
-@router.delete("/boards/{board_id}", response={204: None, **ERRORS_OBJECT})
+@router.delete("/boards/{board_id}", response={204: None, **ERRORS_IF_MATCH})
 @requires(Action.BOARD_DELETE, per_object=True)
 def board_delete(request: OrgRequest, board_id: UUID):
     board = access_board(board_id)
     authorize(request.actor, Action.BOARD_DELETE, board)
-    services.board_delete(actor=request.actor, board=board)
+    with if_match(request, board) as board:
+        services.board_delete(actor=request.actor, board=board)
     return Status(204, None)
 
 
@@ -97,22 +106,24 @@ def list_create(request: OrgRequest, board_id: UUID, payload: ListCreateIn):
     return Status(201, services.list_create(actor=request.actor, board=board, **payload.dict()))
 
 
-@router.patch("/lists/{list_id}", response={200: ListOut, **ERRORS_OBJECT})
+@router.patch("/lists/{list_id}", response={200: ListOut, **ERRORS_IF_MATCH})
 @requires(Action.LIST_UPDATE, per_object=True)
 def list_update(request: OrgRequest, list_id: UUID, payload: ListUpdateIn):
     task_list = access_list(list_id)
     authorize(request.actor, Action.LIST_UPDATE, task_list)
-    return services.list_update(
-        actor=request.actor, task_list=task_list, **payload.dict(exclude_unset=True)
-    )
+    with if_match(request, task_list) as task_list:
+        return services.list_update(
+            actor=request.actor, task_list=task_list, **payload.dict(exclude_unset=True)
+        )
 
 
-@router.delete("/lists/{list_id}", response={204: None, **ERRORS_OBJECT})
+@router.delete("/lists/{list_id}", response={204: None, **ERRORS_IF_MATCH})
 @requires(Action.LIST_DELETE, per_object=True)
 def list_delete(request: OrgRequest, list_id: UUID):
     task_list = access_list(list_id)
     authorize(request.actor, Action.LIST_DELETE, task_list)
-    services.list_delete(actor=request.actor, task_list=task_list)
+    with if_match(request, task_list) as task_list:
+        services.list_delete(actor=request.actor, task_list=task_list)
     return Status(204, None)
 
 
@@ -138,29 +149,43 @@ def task_create(request: OrgRequest, payload: TaskCreateIn):
     return Status(201, services.task_create(actor=request.actor, task_list=task_list, **data))
 
 
-@router.get("/tasks/{task_id}", response={200: TaskOut, **ERRORS_OBJECT})
+@contextmanager
+def _task_for_write(request: OrgRequest, task_id: UUID) -> Iterator[Task | UUID]:
+    """The task for a write service. Without `If-Match`: its id (the service
+    looks it up with its lock and authorizes on it, one read). With one: the
+    task, authorized and compared under its row lock in the write's
+    transaction (412 when stale)."""
+    if "If-Match" not in request.headers:
+        yield task_id
+        return
+    task = access_task(task_id)
+    authorize(request.actor, Action.TASK_UPDATE, task)
+    with if_match(request, task) as locked:
+        yield locked
+
+
+@router.get("/tasks/{task_id}", response={200: TaskOut, 304: None, **ERRORS_OBJECT})
 @requires(Action.TASK_READ, per_object=True)
-def task_detail(request: OrgRequest, task_id: UUID):
+def task_detail(request: OrgRequest, task_id: UUID, response: HttpResponse):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_READ, task)
-    return task
+    return conditional_get(request, response, task) or task
 
 
-@router.patch("/tasks/{task_id}", response={200: TaskOut, **ERRORS_OBJECT})
+@router.patch("/tasks/{task_id}", response={200: TaskOut, **ERRORS_IF_MATCH})
 @requires(Action.TASK_UPDATE, per_object=True)
 def task_update(request: OrgRequest, task_id: UUID, payload: TaskUpdateIn):
-    # The service looks the task up with its lock (404) and authorizes on it.
-    return services.task_update(
-        actor=request.actor, task=task_id, **payload.dict(exclude_unset=True)
-    )
+    with _task_for_write(request, task_id) as task:
+        return services.task_update(actor=request.actor, task=task, **payload.dict(exclude_unset=True))
 
 
-@router.delete("/tasks/{task_id}", response={204: None, **ERRORS_OBJECT})
+@router.delete("/tasks/{task_id}", response={204: None, **ERRORS_IF_MATCH})
 @requires(Action.TASK_DELETE, per_object=True)
 def task_delete(request: OrgRequest, task_id: UUID):
     task = access_task(task_id)
     authorize(request.actor, Action.TASK_DELETE, task)
-    services.task_delete(actor=request.actor, task=task)
+    with if_match(request, task) as task:
+        services.task_delete(actor=request.actor, task=task)
     return Status(204, None)
 
 
@@ -185,14 +210,13 @@ def task_reopen(request: OrgRequest, task_id: UUID):
     return services.task_reopen(actor=request.actor, task=task_id)  # (as task_update)
 
 
-@router.post("/tasks/{task_id}/move", response={200: TaskOut, **ERRORS_WRITE})
+@router.post("/tasks/{task_id}/move", response={200: TaskOut, **ERRORS_MOVE})
 @requires(Action.TASK_UPDATE, per_object=True)
 def task_move(request: OrgRequest, task_id: UUID, payload: TaskMoveIn):
     # The service looks the task and the list up with their locks (404) and
     # authorizes on the task before it says anything about the list.
-    return services.task_move(
-        actor=request.actor, task=task_id, to_list=payload.list_id, position=payload.position
-    )
+    with _task_for_write(request, task_id) as task:
+        return services.task_move(actor=request.actor, task=task, to_list=payload.list_id, position=payload.position)
 
 
 # --- comments ---------------------------------------------------------------------
@@ -214,18 +238,20 @@ def comment_create(request: OrgRequest, task_id: UUID, payload: CommentCreateIn)
     return Status(201, services.comment_create(actor=request.actor, task=task, body=payload.body))
 
 
-@router.patch("/comments/{comment_id}", response={200: CommentOut, **ERRORS_OBJECT})
+@router.patch("/comments/{comment_id}", response={200: CommentOut, **ERRORS_IF_MATCH})
 @requires(Action.COMMENT_UPDATE, per_object=True)
 def comment_update(request: OrgRequest, comment_id: UUID, payload: CommentUpdateIn):
     comment = access_comment(comment_id)
     authorize(request.actor, Action.COMMENT_UPDATE, comment)
-    return services.comment_update(actor=request.actor, comment=comment, body=payload.body)
+    with if_match(request, comment) as comment:
+        return services.comment_update(actor=request.actor, comment=comment, body=payload.body)
 
 
-@router.delete("/comments/{comment_id}", response={204: None, **ERRORS_OBJECT})
+@router.delete("/comments/{comment_id}", response={204: None, **ERRORS_IF_MATCH})
 @requires(Action.COMMENT_DELETE, per_object=True)
 def comment_delete(request: OrgRequest, comment_id: UUID):
     comment = access_comment(comment_id)
     authorize(request.actor, Action.COMMENT_DELETE, comment)
-    services.comment_delete(actor=request.actor, comment=comment)
+    with if_match(request, comment) as comment:
+        services.comment_delete(actor=request.actor, comment=comment)
     return Status(204, None)

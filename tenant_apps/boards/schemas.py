@@ -144,7 +144,7 @@ class TaskOut(Schema):
     updated_at: datetime
 
 
-TaskOrdering = Literal["position", "due_at", "-created_at", "priority"]
+TaskOrdering = Literal["position", "due_at", "-created_at", "priority", "updated_at"]
 
 
 class TaskFilters(InputSchema):
@@ -158,10 +158,14 @@ class TaskFilters(InputSchema):
     q: str | None = Field(
         None, max_length=200, description="Case-insensitive search in title and description."
     )
+    updated_since: UtcDatetime | None = Field(
+        None, description="Tasks changed strictly after this time (updated_at > updated_since)."
+    )
     ordering: TaskOrdering = Field(
         "position",
         description="`position` (board, list order, then position in the list), `due_at` "
-        "(soonest first, undated last), `-created_at` (newest first), `priority` (urgent first).",
+        "(soonest first, undated last), `-created_at` (newest first), `priority` (urgent first), "
+        "`updated_at` (least recently changed first; with `updated_since` for syncing).",
     )
 
 

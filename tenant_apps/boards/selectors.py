@@ -305,6 +305,7 @@ TASK_ORDERINGS: dict[str, tuple[str, ...]] = {
     "due_at": ("due_key", "id"),
     "-created_at": ("-created_at", "-id"),
     "priority": ("priority_rank", "created_at", "id"),
+    "updated_at": ("updated_at", "id"),  # oldest change first: sync with updated_since
 }
 
 
@@ -319,6 +320,7 @@ def _tasks_queryset(
     due_after: datetime | None,
     q: str | None,
     ordering: str,
+    updated_since: datetime | None = None,
 ) -> QuerySet[Task]:
     queryset = tasks_with_position()
     if board_id:
@@ -337,6 +339,8 @@ def _tasks_queryset(
         queryset = queryset.filter(due_at__gte=due_after)
     if q:
         queryset = queryset.filter(Q(title__icontains=q) | Q(description__icontains=q))
+    if updated_since:
+        queryset = queryset.filter(updated_at__gt=updated_since)
 
     if ordering == "position":
         queryset = queryset.annotate(list_rank=F("list__rank"))
@@ -402,6 +406,7 @@ def tasks_page_data(
     due_after: datetime | None = None,
     q: str | None = None,
     ordering: str = "position",
+    updated_since: datetime | None = None,
     limit: int,
     cursor: str | None,
 ) -> dict[str, Any]:
@@ -410,7 +415,8 @@ def tasks_page_data(
 
     `due_after` is inclusive and `due_before` exclusive (`[due_after, due_before)`);
     tasks without a due date match neither. `q` is a case-insensitive substring
-    of the title or the description. Read past the ORM cache: the rendered page
+    of the title or the description; `updated_since` keeps tasks changed
+    strictly after it (`updated_at >`). Read past the ORM cache: the rendered page
     (tasks_page) is this read's cache.
     """
     queryset = _tasks_queryset(
@@ -423,6 +429,7 @@ def tasks_page_data(
         due_after=due_after,
         q=q,
         ordering=ordering,
+        updated_since=updated_since,
     )
     keys = TASK_ORDERINGS[ordering]
     if cursor:

@@ -5,10 +5,12 @@ selectors, always filtered by the host's organization."""
 
 from uuid import UUID
 
+from django.http import HttpResponse
 from ninja import Query, Router, Status
 
 from platform_core.auth import member_auth
 from platform_core.errors import NotFound
+from platform_core.etags import conditional_get, if_match
 from platform_core.http import OrgRequest
 from platform_core.pagination import Page, PageQuery
 from platform_core.permissions import Action, requires
@@ -28,16 +30,17 @@ def _org_out(request: OrgRequest, name: str | None = None) -> dict:
     }
 
 
-@router.get("/org", response={200: OrgOut, **ERRORS_AUTH})
+@router.get("/org", response={200: OrgOut, 304: None, **ERRORS_AUTH})
 @requires(Action.ORG_READ)
-def org_detail(request: OrgRequest):
-    return _org_out(request)
+def org_detail(request: OrgRequest, response: HttpResponse):
+    return conditional_get(request, response, request.tenant) or _org_out(request)
 
 
-@router.patch("/org", response={200: OrgOut, **ERRORS_AUTH})
+@router.patch("/org", response={200: OrgOut, 412: ErrorOut, **ERRORS_AUTH})
 @requires(Action.ORG_UPDATE)
 def org_rename(request: OrgRequest, payload: OrgUpdateIn):
-    org = services.org_update(actor=request.actor, org_id=request.tenant.id, name=payload.name)
+    with if_match(request, request.tenant):
+        org = services.org_update(actor=request.actor, org_id=request.tenant.id, name=payload.name)
     return _org_out(request, name=org.name)
 
 

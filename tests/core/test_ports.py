@@ -6,15 +6,18 @@ import pytest
 from platform_core import ports
 from shared_apps.accounts import ports as accounts_ports
 from shared_apps.orgs import ports as orgs_ports
+from tenant_apps.tokens import selectors as tokens_selectors
 
 
-def test_the_shared_apps_register_every_port():
+def test_the_apps_register_every_port():
     assert ports._PORTS == {
         "load_user": accounts_ports.load_user,
         "session_owner": accounts_ports.session_owner,
         "load_role": orgs_ports.load_role,
         "load_host": orgs_ports.load_host,
         "schema_is_live": orgs_ports.schema_is_live,
+        "load_api_token": tokens_selectors.token_for_auth,
+        "touch_api_token": tokens_selectors.token_touch,
     }
 
 

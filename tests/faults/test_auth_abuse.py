@@ -92,6 +92,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def test_concurrent_signups_leave_other_tenants_fast(pg, redis_server, servers):
     env = app_env(pg.url(), redis_server.url(), SIGNUP_RATE_PER_IP=10**6, SIGNUP_RATE_GLOBAL=10**6,
+                  API_ROOT_RATE_LIMIT=10**9,
                   **EXTRA_ENV)
     (org,) = seed_orgs(env, ["calm"], extra_users=1, roles=["member"])
     reader = org["users"][1]["token"]

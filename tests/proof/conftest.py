@@ -54,6 +54,7 @@ class Seed:
     invite_token: str = (
         ""  # the look-alike invite's token (from the outbox row, as the email would carry it)
     )
+    api_token: str = ""  # the owner's API token (all scopes)
 
     def first(self, kind: str):
         return self.ids[kind][0]
@@ -121,6 +122,10 @@ def seed_org(ow: OrgWorld, canary: str) -> Seed:
             ),
         )
     seed.ids["user"] = [ow.member.id, ow.admin.id, ow.owner.id]
+    from tests.tokens.helpers import make_token
+
+    seed.api_token, token_id = make_token(ow, ow.owner)
+    seed.ids["token"] = [token_id]
     row = OutboxJob.objects.get(kwargs__invite_id=str(invite.id))
     seed.invite_token = row.kwargs["token"]
     return seed
@@ -167,8 +172,9 @@ def _tenant_models():
     from tenant_apps.audit.models import AuditEvent
     from tenant_apps.boards.models import Board, Comment, Task, TaskList
     from tenant_apps.invites.models import Invite
+    from tenant_apps.tokens.models import ApiToken
 
-    return (Comment, Task, TaskList, Board, Invite, AuditEvent)
+    return (Comment, Task, TaskList, Board, Invite, ApiToken, AuditEvent)
 
 
 def _row_ids(world) -> dict:
@@ -208,10 +214,11 @@ def tenant_ids(ow: OrgWorld) -> set:
     from tenant_apps.audit.models import AuditEvent
     from tenant_apps.boards.models import Board, Comment, Task, TaskList
     from tenant_apps.invites.models import Invite
+    from tenant_apps.tokens.models import ApiToken
 
     ids: set = set()
     with schema_context(ow.org.schema_name):
-        for model in (Board, TaskList, Task, Comment, Invite, AuditEvent):
+        for model in (Board, TaskList, Task, Comment, Invite, ApiToken, AuditEvent):
             for row in model.objects.values():
                 ids.update(str(v) for v in row.values() if isinstance(v, uuid.UUID))
     return ids
@@ -233,6 +240,7 @@ def markers_of(ow: OrgWorld, seed: Seed) -> set:
     for id_ in tenant_ids(ow):
         markers |= {id_, id_.replace("-", "")}
     markers.add(seed.invite_token)
+    markers.add(seed.api_token)
     return {m.lower() for m in markers if m}
 
 
@@ -389,6 +397,7 @@ PARAM_KINDS = {
     "task_id": "task",
     "comment_id": "comment",
     "invite_id": "invite",
+    "token_id": "token",
     "user_id": "user",
     "assignee_id": "user",
     "actor_id": "user",
@@ -401,6 +410,7 @@ PREFIX_KINDS = {
     "comments": "comment",
     "invites": "invite",
     "members": "user",
+    "tokens": "token",
 }
 
 
@@ -454,6 +464,8 @@ def value_for(schema: dict, name: str, node: dict, ids: dict, path: str):
         return minimal_body(schema, prop, ids, path)
     if kind == "array" and not prop.get("minItems"):
         return []
+    if kind == "array":  # as few items as allowed, each a valid value
+        return [value_for(schema, name, prop["items"], ids, path) for _ in range(prop["minItems"])]
     raise Unmapped(f"{path}: no generator for field {name!r} ({prop})")
 
 
