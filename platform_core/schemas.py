@@ -1,5 +1,6 @@
 """Base classes for input schemas: text never carries NUL bytes (PostgreSQL rejects them)."""
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -9,11 +10,15 @@ from ninja import Schema
 from ninja.schema import DjangoGetter
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
+    Strict,
     StringConstraints,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+
+from platform_core.openapi import ENUMS
 
 
 def _has_nul(value: Any, depth: int = 0) -> bool:
@@ -54,6 +59,45 @@ Email = Annotated[
 def Name(max_length: int) -> Any:  # noqa: N802 - a type factory (mypy: annotate uses with `# type: ignore[valid-type]`)
     """Text of 1..max_length characters, not only spaces, stripped."""
     return Annotated[str, StringConstraints(min_length=1, max_length=max_length), AfterValidator(_not_blank)]
+
+
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _rfc3339_text(value: Any) -> Any:
+    """Timestamps are RFC 3339 text: never a JSON number, nor a string of one
+    (pydantic would read both as seconds since 1970)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or _NUMBER.fullmatch(value):
+        raise ValueError("Enter a date and time in RFC 3339 format, for example 2026-01-31T09:30:00Z.")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # API.md: timestamps are UTC
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("This date is out of range.") from None
+
+
+# An RFC 3339 timestamp in a body or query string, taken as UTC when naive.
+Timestamp = Annotated[datetime, BeforeValidator(_rfc3339_text), AfterValidator(_utc)]
+# An integer in a JSON body: never `false`/`true`, `1.0` or `"1"` (422).
+StrictInt = Annotated[int, Strict()]
+
+
+def _named_enum(name: str) -> Any:
+    """A str field documented as the named enum (platform_core.openapi.ENUMS) it always holds."""
+    return Annotated[str, WithJsonSchema({"type": "string", "enum": ENUMS[name]})]
+
+
+# Output fields holding one of a fixed set of values (documented as named enums).
+RoleName = _named_enum("Role")
+InviteStatusName = _named_enum("InviteStatus")
+OrgStatusName = _named_enum("OrgStatus")
 
 
 class InputSchema(Schema):

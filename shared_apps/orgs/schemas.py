@@ -5,7 +5,7 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import AfterValidator, StringConstraints, WithJsonSchema
 
-from platform_core.schemas import InputSchema
+from platform_core.schemas import InputSchema, RoleName
 from shared_apps.accounts.schemas import UserOut
 from shared_apps.orgs.validation import ORG_NAME_MESSAGE, SLUG_RE, org_name_is_clean
 
@@ -54,12 +54,12 @@ class OrgOut(Schema):
     slug: str
     name: str
     domain: str
-    role: str
+    role: RoleName
 
 
 class MemberOut(Schema):
     user: UserOut
-    role: str
+    role: RoleName
     joined_at: datetime
 
 

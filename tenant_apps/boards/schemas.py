@@ -8,34 +8,24 @@ For the text fields that may be empty (`description`), null clears them
 Naive datetimes are taken as UTC.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import AfterValidator, StringConstraints, field_validator
+from pydantic import StringConstraints, field_validator
 
-from platform_core.schemas import InputSchema
+from platform_core.schemas import InputSchema, StrictInt, Timestamp
 from tenant_apps.boards.models import Priority, TaskStatus
 
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("Datetime out of range.") from None
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+UtcDatetime = Timestamp
 BoardName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 ListName = BoardName
 TaskTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 LongText = Annotated[str, StringConstraints(max_length=10000)]
 PriorityIn = Literal["low", "medium", "high", "urgent"]
 Position = Annotated[
-    int, Field(ge=-(2**31), le=2**31, description="0-based index; clamped to [0, length].")
+    StrictInt, Field(ge=-(2**31), le=2**31, description="0-based index; clamped to [0, length].")
 ]
 
 
