@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from ninja import NinjaAPI, Router
+from ninja import NinjaAPI, Router, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.operation import Operation
 
@@ -128,6 +128,7 @@ def build_api(*, namespace: str, title: str, routers: list[tuple[str, Router]], 
         urls_namespace=namespace,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        docs=Swagger(settings={"displayOperationId": True}),  # the generated clients' method names
         org_host=org_host,
     )
     install_error_handlers(api)

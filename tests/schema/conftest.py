@@ -26,3 +26,18 @@ def stack():
         redis.destroy()
         pg.destroy()
         golden.destroy()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's headless Chromium, installed by ops/lib.sh's ensure_chromium if missing."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        ["bash", "-c", 'source ops/lib.sh && ensure_chromium'],
+        cwd=root, capture_output=True, text=True, timeout=900,
+    )
+    assert out.returncode == 0, f"could not install chromium:\n{out.stderr[-3000:]}"
+    return out.stdout.strip().splitlines()[-1]
