@@ -173,10 +173,21 @@ def _enum_name(node: dict[str, Any]) -> str | None:
     return _ENUM_BY_VALUES.get(frozenset(values))
 
 
+def _varname(value: str) -> str:
+    name = value.lstrip("-").upper().replace("-", "_")
+    return name + "_DESC" if value.startswith("-") else name
+
+
 def _name_enums(schema: dict[str, Any]) -> None:
     components = schema["components"]["schemas"]
     for name, values in ENUMS.items():
-        components[name] = {"title": name, "type": "string", "enum": values}
+        components[name] = {
+            "title": name,
+            "type": "string",
+            "enum": values,
+            # Member names for generated clients (`-created_at` -> CREATED_AT_DESC, not VALUE_2).
+            "x-enum-varnames": [_varname(v) for v in values],
+        }
     for node in list(_walk(schema)):
         if any(node is components[name] for name in ENUMS):
             continue
