@@ -41,7 +41,10 @@ def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     for error in exc.errors:
         loc = [part for part in error.get("loc", []) if part not in ("__root__",)]
-        errors.append({"loc": loc, "msg": str(error.get("msg", "Invalid value."))})
+        msg = str(error.get("msg", "Invalid value."))
+        # pydantic prefixes our validators' sentences with their exception's kind
+        msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        errors.append({"loc": loc, "msg": msg})
     return errors
 
 
@@ -159,9 +162,12 @@ tenant_api = build_api(
 )
 
 
-@public_api.get("/org-openapi.json", include_in_schema=False)
 def org_openapi(request: HttpRequest) -> HttpResponse:
-    """The organization-host schema, fetchable before any organization exists."""
+    """GET /api/v1/org-openapi.json on the root host (a plain view, like Ninja's
+    own openapi.json): the organization-host schema, fetchable before any
+    organization exists, its `servers` entry carrying a `{slug}` variable."""
+    if request.method not in ("GET", "HEAD"):
+        return envelope(405, "method_not_allowed", "Use GET.")
     schema = tenant_api.get_openapi_schema(path_prefix="/api/v1")
     schema["servers"] = tenant_api.server_list(from_org_host=False)
     return JsonResponse(schema)

@@ -66,6 +66,15 @@ def operation_id_and_tag(func_name: str, *, org_host: bool) -> tuple[str, str]:
     return VERBS.get(verb, verb) + noun, tag
 
 
+# Ninja's auth classes (one bearer scheme each) -> who the operation admits, kept
+# as `x-auth` once they are merged into the one `bearerAuth` scheme.
+AUTH_KINDS = {
+    "MemberAuth": "member",  # a member of the host's organization
+    "StreamMemberAuth": "member",  # the same, also as ?access_token= (EventSource)
+    "JWTAuth": "user",  # any signed-in user
+    "OperatorAuth": "operator",  # a user with is_staff
+}
+
 # --- named enums ----------------------------------------------------------------------
 
 ENUMS: dict[str, list[str]] = {
@@ -246,6 +255,8 @@ def finish_schema(schema: dict[str, Any], *, org_host: bool, servers: list[dict[
     for operations in schema["paths"].values():
         for operation in operations.values():
             if operation.get("security"):
+                schemes = {name for item in operation["security"] for name in item}
+                operation["x-auth"] = AUTH_KINDS.get(sorted(schemes)[0], "user")
                 operation["security"] = [{"bearerAuth": []}]
             for param in operation.get("parameters", []):
                 if param.get("name") == "cursor" and param.get("in") == "query":

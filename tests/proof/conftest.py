@@ -324,6 +324,11 @@ class Operation:
         return {name for item in self.op.get("security", []) for name in item}
 
     @property
+    def auth(self) -> str | None:
+        """Who the operation admits (`x-auth`: member, user, operator), None when open."""
+        return self.op.get("x-auth")
+
+    @property
     def success_codes(self) -> set:
         return {int(c) for c in self.op.get("responses", {}) if c.startswith("2")}
 
@@ -414,6 +419,7 @@ def kind_of(name: str, path: str = "") -> str:
     raise Unmapped(f"parameter/field {name!r} of {path} has no entry in PARAM_KINDS / PREFIX_KINDS")
 
 
+NO_NUL = "^[^\\u0000]*$"  # platform_core.openapi.NO_NUL: any text without NUL characters
 _ALTERNATION = re.compile(r"^\^\(?([A-Za-z0-9_|-]+)\)?\$$")
 
 
@@ -433,7 +439,7 @@ def value_for(schema: dict, name: str, node: dict, ids: dict, path: str):
     if kind == "string":
         if name == "slug":  # the slug pattern (and the reserved words) of shared_apps.orgs.validation
             return f"proof-{uuid.uuid4().hex[:10]}"
-        if "pattern" in prop:
+        if "pattern" in prop and prop["pattern"] != NO_NUL:
             match = _ALTERNATION.match(prop["pattern"])
             if not match:
                 raise Unmapped(
