@@ -6,12 +6,11 @@ from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from ninja import Schema
+from ninja import Field, Schema
 from ninja.schema import DjangoGetter
 from pydantic import (
     AfterValidator,
     BeforeValidator,
-    Strict,
     StringConstraints,
     WithJsonSchema,
     field_validator,
@@ -56,9 +55,30 @@ Email = Annotated[
 ]
 
 
+# Whitespace as Rust's str::trim() sees it (pydantic's `strip_whitespace`), and as
+# Python's str.strip() does (the same plus U+001C..U+001F), in ECMA 262 syntax.
+RUST_SPACE = "\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+PYTHON_SPACE = RUST_SPACE + "\\x1c-\\x1f"
+
+
+def not_blank_pattern(*, space: str = PYTHON_SPACE, forbidden: str = "\\x00") -> str:
+    """The OpenAPI `pattern` of text that is not only whitespace and holds none of `forbidden`."""
+    return f"^[^{forbidden}]*[^{forbidden}{space}][^{forbidden}]*$"
+
+
+def documented_pattern(pattern: str) -> Any:
+    """States a rule the validators enforce (with their own messages) in the schema only."""
+    return Field(json_schema_extra={"pattern": pattern})
+
+
 def Name(max_length: int) -> Any:  # noqa: N802 - a type factory (mypy: annotate uses with `# type: ignore[valid-type]`)
     """Text of 1..max_length characters, not only spaces, stripped."""
-    return Annotated[str, StringConstraints(min_length=1, max_length=max_length), AfterValidator(_not_blank)]
+    return Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=max_length),
+        AfterValidator(_not_blank),
+        documented_pattern(not_blank_pattern()),
+    ]
 
 
 _NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
@@ -85,8 +105,20 @@ def _utc(value: datetime) -> datetime:
 
 # An RFC 3339 timestamp in a body or query string, taken as UTC when naive.
 Timestamp = Annotated[datetime, BeforeValidator(_rfc3339_text), AfterValidator(_utc)]
-# An integer in a JSON body: never `false`/`true`, `1.0` or `"1"` (422).
-StrictInt = Annotated[int, Strict()]
+def _json_integer(value: Any) -> Any:
+    """A JSON integer: `3` or `3.0` (JSON Schema's `integer` admits both), never
+    `true`/`false`, `3.5` or `"3"`."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("Enter a whole number.")
+    return value
+
+
+# An integer in a JSON body (422 for anything else; no coercion of booleans or strings):
+# `Annotated[int, Field(...constraints), JSON_INTEGER]` (constraints first keep them in the schema).
+JSON_INTEGER = BeforeValidator(_json_integer)
+StrictInt = Annotated[int, JSON_INTEGER]
 
 
 def _named_enum(name: str) -> Any:

@@ -15,17 +15,34 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import StringConstraints, field_validator
 
-from platform_core.schemas import InputSchema, StrictInt, Timestamp
+from platform_core.schemas import (
+    JSON_INTEGER,
+    RUST_SPACE,
+    InputSchema,
+    Timestamp,
+    documented_pattern,
+    not_blank_pattern,
+)
 from tenant_apps.boards.models import Priority, TaskStatus
 
 UtcDatetime = Timestamp
-BoardName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+BoardName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    documented_pattern(not_blank_pattern(space=RUST_SPACE)),
+]
 ListName = BoardName
-TaskTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TaskTitle = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    documented_pattern(not_blank_pattern(space=RUST_SPACE)),
+]
 LongText = Annotated[str, StringConstraints(max_length=10000)]
 PriorityIn = Literal["low", "medium", "high", "urgent"]
 Position = Annotated[
-    StrictInt, Field(ge=-(2**31), le=2**31, description="0-based index; clamped to [0, length].")
+    int,
+    Field(ge=-(2**31), le=2**31, description="0-based index; clamped to [0, length]."),
+    JSON_INTEGER,  # a JSON integer: no true/false, "3" or 3.5
 ]
 
 
@@ -193,7 +210,9 @@ class BoardDetailOut(BoardOut):
 
 
 class CommentBody(InputSchema):
-    body: Annotated[str, StringConstraints(min_length=1, max_length=10000)]
+    body: Annotated[
+        str, StringConstraints(min_length=1, max_length=10000), documented_pattern(not_blank_pattern())
+    ]
 
     @field_validator("body")
     @classmethod

@@ -143,8 +143,14 @@ def test_constraints_the_server_enforces(schemas):
     list_tasks = schema["paths"]["/api/v1/tasks"]["get"]
     cursor = next(p for p in list_tasks["parameters"] if p["name"] == "cursor")["schema"]
     assert cursor["pattern"] == "^[A-Za-z0-9_-]*$" and cursor["maxLength"] == 1024
-    title = schema["components"]["schemas"]["TaskCreateIn"]["properties"]["title"]
-    assert title["pattern"] == "^[^\\u0000]*$" and title["maxLength"] == 200
+    task = schema["components"]["schemas"]["TaskCreateIn"]["properties"]
+    assert task["title"]["maxLength"] == 200
+    assert re.search(task["title"]["pattern"], "Ship it")
+    for bad in ("   ", "a\x00b", "\u3000"):
+        assert not re.search(task["title"]["pattern"], bad)
+    description = task["description"]["anyOf"][0]
+    assert description["pattern"] == "^[^\\u0000]*$" and description["maxLength"] == 10000
+    assert task["position"]["anyOf"][0]["type"] == "integer"
     signup = schemas["root"][1]["components"]["schemas"]["SignupIn"]["properties"]
     assert "\\u0000" in signup["password"]["pattern"]
 
