@@ -200,12 +200,12 @@ def _name_enums(schema: dict[str, Any]) -> None:
     for node in list(_walk(schema)):
         if any(node is components[name] for name in ENUMS):
             continue
-        name = _enum_name(node)
-        if name is None:
+        enum = _enum_name(node)
+        if enum is None:
             continue
         keep = {k: v for k, v in node.items() if k in ("description", "default")}
         node.clear()
-        node.update({"$ref": f"#/components/schemas/{name}", **keep})
+        node.update({"$ref": f"#/components/schemas/{enum}", **keep})
     # Only the enums in use.
     text = repr(schema)
     for name in ENUMS:

@@ -40,7 +40,7 @@ def _valid_email(value: str) -> str:
     return value
 
 
-def _not_blank(value: str) -> str:
+def not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("Must not be blank.")
     return value.strip()
@@ -66,6 +66,9 @@ def not_blank_pattern(*, space: str = PYTHON_SPACE, forbidden: str = "\\x00") ->
     return f"^[^{forbidden}]*[^{forbidden}{space}][^{forbidden}]*$"
 
 
+NOT_BLANK = not_blank_pattern()
+
+
 def documented_pattern(pattern: str) -> Any:
     """States a rule the validators enforce (with their own messages) in the schema only."""
     return Field(json_schema_extra={"pattern": pattern})
@@ -76,8 +79,8 @@ def Name(max_length: int) -> Any:  # noqa: N802 - a type factory (mypy: annotate
     return Annotated[
         str,
         StringConstraints(min_length=1, max_length=max_length),
-        AfterValidator(_not_blank),
-        documented_pattern(not_blank_pattern()),
+        AfterValidator(not_blank),
+        documented_pattern(NOT_BLANK),
     ]
 
 

@@ -13,29 +13,26 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
-from pydantic import StringConstraints, field_validator
+from pydantic import AfterValidator, StringConstraints, field_validator
 
 from platform_core.schemas import (
     JSON_INTEGER,
-    RUST_SPACE,
+    NOT_BLANK,
     InputSchema,
     Timestamp,
     documented_pattern,
-    not_blank_pattern,
+    not_blank,
 )
 from tenant_apps.boards.models import Priority, TaskStatus
 
 UtcDatetime = Timestamp
+# Lengths count the text as sent (then it is stripped), as the schema states them.
 BoardName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    documented_pattern(not_blank_pattern(space=RUST_SPACE)),
+    str, StringConstraints(min_length=1, max_length=100), AfterValidator(not_blank), documented_pattern(NOT_BLANK)
 ]
 ListName = BoardName
 TaskTitle = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-    documented_pattern(not_blank_pattern(space=RUST_SPACE)),
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(not_blank), documented_pattern(NOT_BLANK)
 ]
 LongText = Annotated[str, StringConstraints(max_length=10000)]
 PriorityIn = Literal["low", "medium", "high", "urgent"]
@@ -211,7 +208,7 @@ class BoardDetailOut(BoardOut):
 
 class CommentBody(InputSchema):
     body: Annotated[
-        str, StringConstraints(min_length=1, max_length=10000), documented_pattern(not_blank_pattern())
+        str, StringConstraints(min_length=1, max_length=10000), documented_pattern(NOT_BLANK)
     ]
 
     @field_validator("body")
