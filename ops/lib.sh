@@ -90,6 +90,37 @@ render_proxy_conf() {
     echo "$dir/nginx.conf"
 }
 
+# Headless Chromium for the tests that load the docs page (tests/schema/test_docs_page.py
+# calls this through tests/schema/conftest.py): Debian's `chromium`, installed when missing.
+find_chromium() {
+    local c
+    for c in chromium chromium-browser google-chrome; do
+        command -v "$c" >/dev/null 2>&1 && { command -v "$c"; return 0; }
+    done
+    return 0
+}
+
+ensure_chromium() {
+    [ -n "$(find_chromium)" ] && { find_chromium; return 0; }
+    if command -v apt-get >/dev/null 2>&1; then
+        local sudo=""
+        if ! is_root; then
+            command -v sudo >/dev/null 2>&1 || die "need root to install chromium"
+            sudo="sudo"
+        fi
+        log "apt-get install chromium (headless browser for the docs-page test)" >&2
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
+        $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >&2 \
+            || die "apt-get install chromium failed"
+    elif is_macos; then
+        brew install --cask chromium >&2
+    else
+        die "no package manager to install chromium with"
+    fi
+    [ -n "$(find_chromium)" ] || die "chromium was installed but is not on PATH"
+    find_chromium
+}
+
 # Install PostgreSQL, Redis, nginx and python3-venv if missing (apt-get or Homebrew).
 ensure_system_packages() {
     local missing=()

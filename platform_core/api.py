@@ -7,10 +7,12 @@ exception to the error envelope of API.md.
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Router
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI, Router, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.operation import Operation
 
 from platform_core.errors import (
     DATABASE_UNAVAILABLE,
@@ -19,6 +21,7 @@ from platform_core.errors import (
     envelope,
     error_response,
 )
+from platform_core.openapi import finish_schema, operation_id_and_tag
 
 # Wiring: the one framework module that names the apps' routers (imported by
 # the URL confs only; see [tool.importlinter] in pyproject.toml).
@@ -39,7 +42,10 @@ def _validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     for error in exc.errors:
         loc = [part for part in error.get("loc", []) if part not in ("__root__",)]
-        errors.append({"loc": loc, "msg": str(error.get("msg", "Invalid value."))})
+        msg = str(error.get("msg", "Invalid value."))
+        # pydantic prefixes our validators' sentences with their exception's kind
+        msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        errors.append({"loc": loc, "msg": msg})
     return errors
 
 
@@ -80,41 +86,54 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return envelope(500, "server_error", "Internal server error.")
 
 
-ENVELOPE_SCHEMA = {
-    "type": "object",
-    "required": ["code", "detail"],
-    "properties": {"code": {"type": "string"}, "detail": {"type": "string"}},
-}
-
-
-def _envelope_response(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": ENVELOPE_SCHEMA}}}
-
-
 class EnvelopeAPI(NinjaAPI):
-    """Documents the answers every operation can give besides its own: the
-    error envelope for malformed JSON (400) and oversized bodies (413) on
-    operations with a body, and 500 on all."""
+    """A NinjaAPI whose OpenAPI document is exact (platform_core.openapi):
+    short operation ids, one tag per resource, one error schema, named enums."""
+
+    def __init__(self, *args: Any, org_host: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.org_host = org_host
+        self._tags: dict[str, str] = {}
+
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        operation_id, tag = operation_id_and_tag(operation.view_func.__name__, org_host=self.org_host)
+        self._tags[operation_id] = tag
+        return operation_id
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(**kwargs)
         for operations in schema["paths"].values():
             for operation in operations.values():
-                responses = operation.setdefault("responses", {})
-                if "requestBody" in operation:
-                    responses.setdefault("400", _envelope_response("Malformed JSON (`invalid_json`)"))
-                    responses.setdefault("413", _envelope_response("Request body too large"))
-                responses.setdefault("500", _envelope_response("Internal server error"))
-        return schema
+                operation["tags"] = [self._tags.get(operation["operationId"], "other")]
+        return finish_schema(schema, org_host=self.org_host, servers=self.server_list())
+
+    def server_list(self, *, from_org_host: bool = True) -> list[dict[str, Any]]:
+        if not self.org_host:
+            return [{"url": "/", "description": "The root host"}]
+        here = [{"url": "/", "description": "This organization's host"}] if from_org_host else []
+        return [*here, org_host_server()]
 
 
-def build_api(*, namespace: str, title: str, routers: list[tuple[str, Router]]) -> NinjaAPI:
+def org_host_server() -> dict[str, Any]:
+    return {
+        "url": "{scheme}://{slug}." + settings.BASE_DOMAIN,
+        "description": "An organization's host",
+        "variables": {
+            "scheme": {"enum": ["https", "http"], "default": "https"},
+            "slug": {"default": "acme", "description": "The organization's slug."},
+        },
+    }
+
+
+def build_api(*, namespace: str, title: str, routers: list[tuple[str, Router]], org_host: bool) -> EnvelopeAPI:
     api = EnvelopeAPI(
         title=title,
-        version="1.0.0",
+        version="1.1.0",
         urls_namespace=namespace,
         docs_url="/docs",
         openapi_url="/openapi.json",
+        docs=Swagger(settings={"displayOperationId": True}),  # the generated clients' method names
+        org_host=org_host,
     )
     install_error_handlers(api)
     for prefix, router in routers:
@@ -137,5 +156,20 @@ def _tenant_routers() -> list[tuple[str, Router]]:
     ]
 
 
-public_api = build_api(namespace="public_api", title="TaskHub platform API", routers=_public_routers())
-tenant_api = build_api(namespace="tenant_api", title="TaskHub organization API", routers=_tenant_routers())
+public_api = build_api(
+    namespace="public_api", title="TaskHub platform API", routers=_public_routers(), org_host=False
+)
+tenant_api = build_api(
+    namespace="tenant_api", title="TaskHub organization API", routers=_tenant_routers(), org_host=True
+)
+
+
+def org_openapi(request: HttpRequest) -> HttpResponse:
+    """GET /api/v1/org-openapi.json on the root host (a plain view, like Ninja's
+    own openapi.json): the organization-host schema, fetchable before any
+    organization exists, its `servers` entry carrying a `{slug}` variable."""
+    if request.method not in ("GET", "HEAD"):
+        return envelope(405, "method_not_allowed", "Use GET.")
+    schema = tenant_api.get_openapi_schema(path_prefix="/api/v1")
+    schema["servers"] = tenant_api.server_list(from_org_host=False)
+    return JsonResponse(schema)

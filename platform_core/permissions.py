@@ -26,6 +26,7 @@ from typing import Any, TypeVar, cast
 
 from django.db import models
 
+from platform_core.denials import denied_message
 from platform_core.errors import Forbidden
 
 
@@ -268,7 +269,7 @@ def authorize(actor: Any, action: Action, obj: Any = None) -> None:
     if not within_scopes(actor, action):
         raise Forbidden("This API token's scopes do not allow this.", code="insufficient_scope")
     if not can(actor, action, obj):
-        raise Forbidden(f"Your role may not {action.value.replace('.', ' ').replace('_', ' ')}.")
+        raise Forbidden(denied_message(action.value))
     granted = _authorized.get()
     if granted is not None:
         granted.append(action)

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from django.core.exceptions import ImproperlyConfigured
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -386,6 +388,20 @@ PUBLIC_URL_SCHEME = env("PUBLIC_URL_SCHEME", "https" if PRODUCTION else "http")
 PUBLIC_URL_PORT = env("PUBLIC_URL_PORT", "" if PRODUCTION else env("PORT", "8000"))
 
 INVITE_TTL_DAYS = env_int("INVITE_TTL_DAYS", 7)
+# The link in invite emails: a page of the front end that takes the token and,
+# with the person signed in (or after sign-up), calls POST /api/v1/invites/accept
+# {"token"} on the organization's host (docs/API.md, "Invite links").
+# Placeholders: {org_url} (scheme://host[:port] of the organization's host),
+# {slug} and {token} (URL-safe; required).
+INVITE_URL_TEMPLATE = env("INVITE_URL_TEMPLATE", "{org_url}/invites/accept?token={token}")
+try:
+    _invite_url_probe = INVITE_URL_TEMPLATE.format(org_url="", slug="", token="@@token@@")
+except (KeyError, IndexError, ValueError) as exc:
+    raise ImproperlyConfigured(
+        f"INVITE_URL_TEMPLATE: use only {{org_url}}, {{slug}} and {{token}} ({exc!r})"
+    ) from None
+if "@@token@@" not in _invite_url_probe:
+    raise ImproperlyConfigured("INVITE_URL_TEMPLATE must contain {token}")
 ORG_DELETE_RETENTION_DAYS = env_int("ORG_DELETE_RETENTION_DAYS", 30)
 SPARE_SCHEMA_POOL_SIZE = env_int("SPARE_SCHEMA_POOL_SIZE", 5)
 

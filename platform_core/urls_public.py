@@ -3,13 +3,14 @@
 from django.contrib import admin
 from django.urls import path
 
-from platform_core.api import public_api
+from platform_core.api import org_openapi, public_api
 from platform_core.health import healthz, readyz
 from shared_apps.accounts.views import admin_login
 
 urlpatterns = [
     path("healthz", healthz),
     path("readyz", readyz),
+    path("api/v1/org-openapi.json", org_openapi),
     path("api/v1/", public_api.urls),
     path("admin/login/", admin_login),  # throttled like POST /auth/token
     path("admin/", admin.site.urls),

@@ -4,14 +4,14 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import model_validator
 
-from platform_core.schemas import InputSchema, Name
+from platform_core.schemas import InputSchema, Name, OrgStatusName
 
 
 class PlatformOrgOut(Schema):
     id: UUID
     slug: str | None
     name: str
-    status: str
+    status: OrgStatusName
     domain: str | None = Field(None, description="The organization's own host; null once deleted.")
     member_count: int
     created_at: datetime

@@ -2,7 +2,7 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
-from platform_core.schemas import Email, InputSchema, Name
+from platform_core.schemas import Email, InputSchema, Name, RoleName
 
 
 class SignupIn(InputSchema):
@@ -40,7 +40,7 @@ class OrgRefOut(Schema):
 
 class MembershipOut(Schema):
     org: OrgRefOut
-    role: str
+    role: RoleName
 
 
 class MeOut(UserOut):

@@ -5,9 +5,9 @@ from uuid import UUID
 from ninja import Field, Schema
 from pydantic import AfterValidator, StringConstraints, WithJsonSchema
 
-from platform_core.schemas import InputSchema
+from platform_core.schemas import InputSchema, RoleName, not_blank_pattern
 from shared_apps.accounts.schemas import UserOut
-from shared_apps.orgs.validation import ORG_NAME_MESSAGE, SLUG_RE, org_name_is_clean
+from shared_apps.orgs.validation import ORG_NAME_FORBIDDEN, ORG_NAME_MESSAGE, SLUG_RE, org_name_is_clean
 
 ORG_NAME_RULE = (
     "1-100 characters, not only spaces; no control characters (U+0000-U+001F, U+007F-U+009F), "
@@ -27,15 +27,19 @@ def _clean_org_name(value: str) -> str:
 
 
 # Like platform_core.schemas.Name(100), plus the control-character rule (422),
-# which the OpenAPI schema states in words. (As a `pattern` it would be
-# ORG_NAME_PATTERN, but tests/proof's body generator only fills alternation
-# patterns; see the report of issue 11.)
+# stated in words and as a `pattern` (not only spaces, none of the forbidden characters).
 OrgName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=100),
     AfterValidator(_clean_org_name),
     WithJsonSchema(
-        {"type": "string", "minLength": 1, "maxLength": 100, "description": ORG_NAME_RULE}
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100,
+            "pattern": not_blank_pattern(forbidden=ORG_NAME_FORBIDDEN),
+            "description": ORG_NAME_RULE,
+        }
     ),
 ]
 
@@ -54,12 +58,12 @@ class OrgOut(Schema):
     slug: str
     name: str
     domain: str
-    role: str
+    role: RoleName
 
 
 class MemberOut(Schema):
     user: UserOut
-    role: str
+    role: RoleName
     joined_at: datetime
 
 

@@ -8,7 +8,7 @@ from platform_core.auth import member_auth
 from platform_core.http import OrgRequest
 from platform_core.pagination import Page, PageQuery
 from platform_core.permissions import Action, requires
-from platform_core.schemas import ERRORS_AUTH, InputSchema
+from platform_core.schemas import ERRORS_AUTH, InputSchema, Timestamp
 from tenant_apps.audit.selectors import audit_events_page
 
 router = Router(tags=["audit"], auth=member_auth)
@@ -19,8 +19,8 @@ class AuditFilters(InputSchema):
     action: str | None = Field(None, max_length=64)
     target_type: str | None = Field(None, max_length=32)
     target_id: UUID | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Timestamp | None = None
+    until: Timestamp | None = None
 
 
 class AuditEventOut(Schema):

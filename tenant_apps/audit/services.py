@@ -9,13 +9,20 @@ from uuid import UUID
 from django.db import connection
 
 from platform_core.context import current_client_ip, current_request_id, current_token_id
+from platform_core.timestamps import api_timestamp
 from tenant_apps.audit.models import AuditEvent
 from tenant_apps.audit.targets import audit_target
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return api_timestamp(value)  # as REST and the live stream write timestamps
+    if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
     if isinstance(value, UUID | Decimal):
         return str(value)
     if isinstance(value, Enum):
@@ -99,7 +106,7 @@ def _actor_id(actor: Any) -> UUID | str | None:
 def event_payload(event: AuditEvent) -> dict[str, Any]:
     return {
         "id": str(event.id),
-        "at": event.at.isoformat().replace("+00:00", "Z"),
+        "at": api_timestamp(event.at),  # as GET /audit renders it
         "actor_id": str(event.actor_id) if event.actor_id else None,
         "token_id": str(event.token_id) if event.token_id else None,
         "action": event.action,

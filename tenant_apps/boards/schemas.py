@@ -8,34 +8,38 @@ For the text fields that may be empty (`description`), null clears them
 Naive datetimes are taken as UTC.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from ninja import Field, Schema
 from pydantic import AfterValidator, StringConstraints, field_validator
 
-from platform_core.schemas import InputSchema
+from platform_core.schemas import (
+    JSON_INTEGER,
+    NOT_BLANK,
+    InputSchema,
+    Timestamp,
+    documented_pattern,
+    not_blank,
+)
 from tenant_apps.boards.models import Priority, TaskStatus
 
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("Datetime out of range.") from None
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
-BoardName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+UtcDatetime = Timestamp
+# Lengths count the text as sent (then it is stripped), as the schema states them.
+BoardName = Annotated[
+    str, StringConstraints(min_length=1, max_length=100), AfterValidator(not_blank), documented_pattern(NOT_BLANK)
+]
 ListName = BoardName
-TaskTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TaskTitle = Annotated[
+    str, StringConstraints(min_length=1, max_length=200), AfterValidator(not_blank), documented_pattern(NOT_BLANK)
+]
 LongText = Annotated[str, StringConstraints(max_length=10000)]
 PriorityIn = Literal["low", "medium", "high", "urgent"]
 Position = Annotated[
-    int, Field(ge=-(2**31), le=2**31, description="0-based index; clamped to [0, length].")
+    int,
+    Field(ge=-(2**31), le=2**31, description="0-based index; clamped to [0, length]."),
+    JSON_INTEGER,  # a JSON integer: no true/false, "3" or 3.5
 ]
 
 
@@ -207,7 +211,9 @@ class BoardDetailOut(BoardOut):
 
 
 class CommentBody(InputSchema):
-    body: Annotated[str, StringConstraints(min_length=1, max_length=10000)]
+    body: Annotated[
+        str, StringConstraints(min_length=1, max_length=10000), documented_pattern(NOT_BLANK)
+    ]
 
     @field_validator("body")
     @classmethod

@@ -2,7 +2,9 @@
 
 import hmac
 import logging
+from urllib.parse import quote
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from platform_core.emails import org_base_url, person_name, quoted, send_templated_email
@@ -15,7 +17,11 @@ log = logging.getLogger("tenant_apps.invites")
 
 
 def accept_url(org, token: str) -> str:
-    return f"{org_base_url(org)}/invites/accept?token={token}"
+    """The invite link (settings.INVITE_URL_TEMPLATE: a front-end page that
+    calls POST /api/v1/invites/accept with the token)."""
+    return settings.INVITE_URL_TEMPLATE.format(
+        org_url=org_base_url(org), slug=org.slug, token=quote(token, safe="")
+    )
 
 
 def send_invite_email(*, invite_id: str, token: str) -> str:

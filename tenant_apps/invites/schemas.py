@@ -4,7 +4,7 @@ from uuid import UUID
 
 from ninja import Field, Schema
 
-from platform_core.schemas import Email, InputSchema
+from platform_core.schemas import Email, InputSchema, InviteStatusName, RoleName
 
 
 class InviteCreateIn(InputSchema):
@@ -21,8 +21,8 @@ class InviteOut(Schema):
 
     id: UUID
     email: str
-    role: str
-    status: str
+    role: RoleName
+    status: InviteStatusName
     expires_at: datetime
     created_at: datetime
     invited_by: UUID | None = Field(None, description="User id of the inviter.")
@@ -41,4 +41,4 @@ class OrgRefOut(Schema):
 
 class InviteAcceptOut(Schema):
     org: OrgRefOut
-    role: str
+    role: RoleName

@@ -127,7 +127,7 @@ def invite_create(*, actor: Actor, org_id: UUID | str, email: str, role: str) ->
     except IntegrityError:  # a concurrent invite for the same email won the race
         raise Conflict("Another invite for this email was just created.", code="invite_conflict") from None
 
-    changes = diff({}, {"email": email, "role": role, "status": "pending", "expires_at": invite.expires_at.isoformat()})
+    changes = diff({}, {"email": email, "role": role, "status": "pending", "expires_at": invite.expires_at})
     if replaced:
         changes["replaced_invite_ids"] = [str(i) for i in replaced]
     audit_record(
@@ -220,7 +220,12 @@ def invite_accept(*, user: AuthUser, org: Organization, token: str) -> Membershi
     invite.save(update_fields=["state", "accepted_at", "accepted_by"])
     audit_record(
         actor=user.id, action="invite.accepted", target=invite,
-        changes={**diff({"status": "pending"}, {"status": "accepted"}), "user_id": str(user.id), "role": invite.role},
+        # {field: {"from", "to"}} like every event: the invite's status, and the
+        # membership it made (who, with which role; `role` as in member.added).
+        changes=diff(
+            {"status": "pending", "user_id": None, "role": None},
+            {"status": "accepted", "user_id": str(user.id), "role": invite.role},
+        ),
     )
     return membership
 

@@ -70,7 +70,11 @@ def _invite_accept(api, world):
     user = make_user(email)
     client = ApiClient(world.a.host, token=signed_in(user))
     r = client.post("/invites/accept", {"token": token_of(created["id"])}, HTTP_X_REQUEST_ID="req-acc-1")
-    return r, user, "invite.accepted", "invite", created["id"], {"status": {"from": "pending", "to": "accepted"}}
+    return r, user, "invite.accepted", "invite", created["id"], {
+        "status": {"from": "pending", "to": "accepted"},
+        "user_id": {"from": None, "to": str(user.id)},
+        "role": {"from": None, "to": "admin"},
+    }
 
 
 MUTATIONS = [_rename, _role_change, _removal, _invite_create, _invite_revoke, _invite_accept]

@@ -241,7 +241,11 @@ def test_accept_joins_the_organization(api, world):
     row = _invite_row(org, created["id"])
     assert row.status == "accepted" and row.accepted_by == user.id
     [event] = _events(org, "invite.accepted", row.id)
-    assert event.actor_id == user.id and event.changes["user_id"] == str(user.id)
+    assert event.actor_id == user.id and event.changes == {  # {field: {from, to}} like every event
+        "status": {"from": "pending", "to": "accepted"},
+        "user_id": {"from": None, "to": str(user.id)},
+        "role": {"from": None, "to": "admin"},
+    }
     # B knows nothing of it
     assert not Membership.objects.filter(organization=world.b.org, user=user).exists()
     assert ApiClient(world.b.host, token=token).get("/org").status_code == 403
@@ -275,7 +279,8 @@ def test_accept_writes_one_event_through_the_one_membership_writer(api, world):
         ("invite.accepted", "invite", created["id"]),
     ]
     assert new[0].actor_id == user.id
-    assert new[0].changes["user_id"] == str(user.id) and new[0].changes["role"] == "admin"
+    assert new[0].changes["user_id"] == {"from": None, "to": str(user.id)}
+    assert new[0].changes["role"] == {"from": None, "to": "admin"}
     with tenant_context(world.b.org):
         assert AuditEvent.objects.count() == b_before
         assert not AuditEvent.objects.filter(target_id=user.id).exists()

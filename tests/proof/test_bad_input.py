@@ -50,7 +50,7 @@ def _id(api: str, op: Operation) -> str:
 def caller(world, api: str, op: Operation) -> ApiClient:
     if api == "org":
         return ApiClient(world.a.host, token=world.token(world.a.owner))
-    if "OperatorAuth" in op.security:
+    if op.auth == "operator":
         return ApiClient(world.root, token=world.token(world.operator))
     if op.security:
         return ApiClient(world.root, token=world.token(world.outsider))
