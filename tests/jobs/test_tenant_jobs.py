@@ -243,13 +243,19 @@ def test_cron_config_enqueues_platform_jobs_in_public(world):
         "tenant_apps.boards.summaries.daily_summaries",
         "provisioning.jobs.refill_spare_pool",
         "provisioning.jobs.drop_deleted_schemas",
+        "platform_core.idempotency.idempotency_sweep",
     }
     assert jobs["platform_core.jobs.sweep_outbox"].interval == 30
+    assert jobs["platform_core.idempotency.idempotency_sweep"].cron == "23 * * * *"
     assert jobs["tenant_apps.boards.summaries.daily_summaries"].cron == "0 7 * * *"
     assert all(j.job_options["meta"] == {"schema_name": "public"} for j in jobs.values())
 
     # (the provisioning jobs are exercised in tests/provisioning)
-    ours = ("platform_core.jobs.sweep_outbox", "tenant_apps.boards.summaries.daily_summaries")
+    ours = (
+        "platform_core.jobs.sweep_outbox",
+        "tenant_apps.boards.summaries.daily_summaries",
+        "platform_core.idempotency.idempotency_sweep",
+    )
     enqueued = [jobs[name].enqueue(scheduler.connection) for name in ours]
     run_worker("default")
     for job in enqueued:
