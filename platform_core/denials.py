@@ -42,6 +42,10 @@ DENIALS: dict[str, str] = {
     "comment.update": "Only the author can edit this comment.",
     "comment.delete": "Only the author and the organization's owners and admins can delete this comment.",
     "audit.read": MANAGERS_ONLY.format("read the audit log"),
+    "token.read": "Only members can see their API tokens.",
+    "token.read_all": MANAGERS_ONLY.format("see everyone's API tokens"),
+    "token.create": "Only members can create API tokens.",
+    "token.revoke": "Only the token's owner and the organization's owners and admins can revoke this API token.",
 }
 DEFAULT = "You do not have permission to do this."
 

@@ -81,7 +81,8 @@ ENUMS: dict[str, list[str]] = {
     "Role": ["owner", "admin", "member"],
     "TaskStatus": ["open", "done"],
     "Priority": ["low", "medium", "high", "urgent"],
-    "TaskOrdering": ["position", "due_at", "-created_at", "priority"],
+    # The values of tenant_apps.boards.schemas.TaskOrdering, in its order (tests/schema/test_enums.py).
+    "TaskOrdering": ["position", "due_at", "-created_at", "priority", "updated_at"],
     "InviteStatus": ["pending", "accepted", "revoked", "expired"],
     "OrgStatus": ["spare", "active", "suspended", "deleted"],
 }

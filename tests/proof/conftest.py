@@ -62,7 +62,8 @@ class Seed:
 
 def seed_org(ow: OrgWorld, canary: str) -> Seed:
     """Board "Roadmap" with lists To do/Doing/Done × 2 tasks (assigned to the member),
-    a comment, an invite to a shared look-alike email, then the canary objects."""
+    a comment, an invite to a shared look-alike email, then the canary objects, and
+    two API tokens of the owner (all scopes, read only)."""
     from platform_core.models import OutboxJob
     from tenant_apps.boards import services as boards
     from tenant_apps.invites import services as invites
@@ -125,7 +126,10 @@ def seed_org(ow: OrgWorld, canary: str) -> Seed:
     from tests.tokens.helpers import make_token
 
     seed.api_token, token_id = make_token(ow, ow.owner)
-    seed.ids["token"] = [token_id]
+    # A second token of the owner: GET /tokens pages, so a real cursor exists
+    # (test_bad_input's cursor families need two items of every listing).
+    _, read_only_id = make_token(ow, ow.owner, scopes=("read",))
+    seed.ids["token"] = [token_id, read_only_id]
     row = OutboxJob.objects.get(kwargs__invite_id=str(invite.id))
     seed.invite_token = row.kwargs["token"]
     return seed
