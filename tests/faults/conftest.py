@@ -1,11 +1,12 @@
 """Real processes for the fault tests: each test gets its OWN PostgreSQL cluster
 (a copy of a migrated golden cluster built once per session), Redis, SMTP sink
-and granian on free loopback ports, stopped and deleted by finalizers even when
+and granian (or the whole public port: nginx in front of granian WSGI and
+ASGI) on free loopback ports, stopped and deleted by finalizers even when
 the test fails. Nothing here touches the development PostgreSQL/Redis."""
 
 import pytest
 
-from proof.harness import Postgres, Redis, Server, Smtp, golden_cluster
+from proof.harness import Postgres, Redis, Server, Site, Smtp, golden_cluster
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +58,19 @@ def servers():
         server.stop()
         if server.log_path.exists():
             server.log_path.unlink()
+
+
+@pytest.fixture
+def sites():
+    """`sites(env, workers=1)` -> a started public port (proof.harness.Site: nginx,
+    the API on granian WSGI, live endpoints on granian ASGI); all stopped at teardown."""
+    started: list[Site] = []
+
+    def start(env: dict, workers: int = 1) -> Site:
+        site = Site(env, workers=workers)
+        started.append(site)
+        return site.start()
+
+    yield start
+    for site in started:
+        site.stop()

@@ -1,4 +1,6 @@
-"""Against a real granian: an open event stream ends within 2 seconds of its
+"""Against the real public port (nginx in front of the API on granian WSGI and
+the streams on granian ASGI, so the revocation is made in one server and the
+stream ends in the other): an open event stream ends within 2 seconds of its
 member's removal or logout, and a change committed afterwards never reaches
 it; the other organization's stream stays open and hears its own events."""
 
@@ -24,7 +26,10 @@ class Stream:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         self.conn.request("GET", f"/api/v1{path}", headers={"Host": host, "Authorization": f"Bearer {token}"})
         self.response = self.conn.getresponse()
-        assert self.response.status == 200, self.response.read()[:300]
+        if self.response.status != 200:
+            body = self.response.read()[:300]
+            self.conn.close()  # no socket left for the garbage collector to warn about in a later test
+            raise AssertionError(f"stream answered {self.response.status}: {body!r}")
         self.events: queue.Queue = queue.Queue()
         self.closed = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
@@ -66,10 +71,10 @@ def _board(server, org) -> tuple[str, str]:
     return board["id"], task["id"]
 
 
-def test_removed_member_and_logged_out_member_lose_their_streams(pg, redis_server, servers):
+def test_removed_member_and_logged_out_member_lose_their_streams(pg, redis_server, sites):
     env = app_env(pg.url(), redis_server.url())
     a, b = seed_orgs(env, ["livea", "liveb"], roles=["member", "member"])
-    server = servers(env, workers=1)
+    server = sites(env, workers=1)
     board_a, task_a = _board(server, a)
     board_b, task_b = _board(server, b)
     owner_a, removed, leaving = a["users"]
@@ -77,10 +82,12 @@ def test_removed_member_and_logged_out_member_lose_their_streams(pg, redis_serve
 
     pair = call(server.url, "POST", "/auth/token", host="localhost",
                 body={"email": leaving["email"], "password": PASSWORD})[2]
-    removed_stream = Stream(server.url, a["host"], f"/boards/{board_a}/events", removed["token"])
-    logout_stream = Stream(server.url, a["host"], f"/boards/{board_a}/events", pair["access"])
-    other_org = Stream(server.url, b["host"], f"/boards/{board_b}/events", b["users"][1]["token"])
+    streams: list[Stream] = []
     try:
+        for host, board, token in ((a["host"], board_a, removed["token"]), (a["host"], board_a, pair["access"]),
+                                   (b["host"], board_b, b["users"][1]["token"])):
+            streams.append(Stream(server.url, host, f"/boards/{board}/events", token))
+        removed_stream, logout_stream, other_org = streams
         time.sleep(0.5)
         started = time.monotonic()
         status = call(server.url, "DELETE", f"/members/{removed['id']}", host=a["host"], token=owner_a["token"])[0]
@@ -102,5 +109,5 @@ def test_removed_member_and_logged_out_member_lose_their_streams(pg, redis_serve
         call(server.url, "PATCH", f"/tasks/{task_b}", host=b["host"], token=owner_b["token"], body={"title": "B"})
         assert other_org.drain(1.0) == ["task.updated"]
     finally:
-        for stream in (removed_stream, logout_stream, other_org):
+        for stream in streams:
             stream.close()
