@@ -12,6 +12,11 @@ never while holding a database connection.
   their CPU; a caller whose hash has not started within
   PASSWORD_HASH_WAIT_SECONDS gets 503 `service_unavailable` with Retry-After.
   The memory of hashing is thus bounded by workers x concurrency x m.
+- At most PASSWORD_HASH_CALLERS request threads per process are in hashing at
+  once (hashing or waiting for a slot); the next caller gets that 503 at once.
+  On a threaded server (granian WSGI, a few threads per process) callers
+  waiting for a slot would otherwise hold every thread, and every other
+  request (other organizations' reads) would queue behind a sign-in flood.
 - Before waiting for a slot, the caller hands its database connection back
   to the pool (unless it is inside a transaction), so slow hashing never
   starves other requests of connections.
@@ -35,6 +40,7 @@ _T = TypeVar("_T")
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_key: tuple[int, int] | None = None
+_callers = [0]  # request threads of this process in bounded() (under _lock)
 
 
 def _lower_priority() -> None:
@@ -73,18 +79,28 @@ def release_db_connections() -> None:
 
 def bounded(fn: Callable[..., _T], *args: Any) -> _T:
     """Run `fn(*args)` on a hashing thread; give the database connection back first.
-    No thread free within PASSWORD_HASH_WAIT_SECONDS: 503 with Retry-After."""
-    release_db_connections()
+    PASSWORD_HASH_CALLERS already in here, or no hashing thread free within
+    PASSWORD_HASH_WAIT_SECONDS: 503 with Retry-After."""
     wait = float(settings.PASSWORD_HASH_WAIT_SECONDS)
-    future = _executor().submit(fn, *args)
+    limit = int(settings.PASSWORD_HASH_CALLERS)
+    with _lock:
+        if limit > 0 and _callers[0] >= limit:
+            raise ServiceUnavailable("Too many sign-ins at once; retry shortly.", retry_after=1)
+        _callers[0] += 1
     try:
-        return future.result(timeout=wait)
-    except FutureTimeout:
-        if future.cancel():
-            raise ServiceUnavailable(
-                "Too many sign-ins at once; retry shortly.", retry_after=max(1, int(wait))
-            ) from None
-        return future.result()  # started meanwhile: it ends soon
+        release_db_connections()
+        future = _executor().submit(fn, *args)
+        try:
+            return future.result(timeout=wait)
+        except FutureTimeout:
+            if future.cancel():
+                raise ServiceUnavailable(
+                    "Too many sign-ins at once; retry shortly.", retry_after=max(1, int(wait))
+                ) from None
+            return future.result()  # started meanwhile: it ends soon
+    finally:
+        with _lock:
+            _callers[0] -= 1
 
 
 class BoundedArgon2PasswordHasher(Argon2PasswordHasher):

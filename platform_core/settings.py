@@ -296,9 +296,16 @@ ARGON2_PARALLELISM = env_int("ARGON2_PARALLELISM", 1)
 PASSWORD_HASH_CONCURRENCY = env_int("PASSWORD_HASH_CONCURRENCY", 1)
 PASSWORD_HASH_NICE = env_int("PASSWORD_HASH_NICE", 10)
 PASSWORD_HASH_WAIT_SECONDS = float(env("PASSWORD_HASH_WAIT_SECONDS", "10"))
+# Request threads per process let into hashing (hashing or waiting for a slot); the
+# next caller gets 503 at once. Kept under the API server's threads per process
+# (ops/run API_THREADS, 4) so a flood of sign-ins or logins never holds every thread
+# and other requests still find one. 0: no bound.
+PASSWORD_HASH_CALLERS = env_int("PASSWORD_HASH_CALLERS", 2)
 if TESTING:
     # Hashing dominates sign-up/login cost; tests still use a real hasher.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # In-process tests have no server threads to protect (tests set it to test it).
+    PASSWORD_HASH_CALLERS = env_int("PASSWORD_HASH_CALLERS", 0)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
