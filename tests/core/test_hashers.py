@@ -78,3 +78,25 @@ def test_hashes_run_at_most_concurrency_at_once_and_waiters_get_503(settings):
         release.set()
         busy.join()
     assert hashers.bounded(lambda: "done") == "done"
+
+
+def test_callers_beyond_the_limit_get_503_at_once(settings):
+    """With request threads few (granian WSGI), callers queueing for a hash would
+    hold every thread: beyond PASSWORD_HASH_CALLERS per process the answer is an
+    immediate 503, and the limit frees as calls end."""
+    settings.PASSWORD_HASH_CONCURRENCY, settings.PASSWORD_HASH_WAIT_SECONDS = 1, 5
+    settings.PASSWORD_HASH_CALLERS = 1
+    release = threading.Event()
+    busy = threading.Thread(target=hashers.bounded, args=(lambda: release.wait(10),))
+    busy.start()
+    time.sleep(0.1)
+    try:
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable) as exc:
+            hashers.bounded(lambda: True)
+        assert time.monotonic() - started < 0.5  # not after PASSWORD_HASH_WAIT_SECONDS
+        assert exc.value.status == 503 and exc.value.retry_after >= 1
+    finally:
+        release.set()
+        busy.join()
+    assert hashers.bounded(lambda: "done") == "done"
