@@ -120,6 +120,10 @@ def error_response(exc: AppError) -> JsonResponse:
     response = JsonResponse(exc.body(), status=exc.status)
     if isinstance(exc, RateLimited | ServiceUnavailable):
         response["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, ServiceUnavailable):
+        # Load shed on purpose (a 503 the client retries), not a server error:
+        # Django would log each as ERROR; the access log records it.
+        response._has_been_logged = True  # type: ignore[attr-defined]  # Django's own marker (log_response)
     return response
 
 
